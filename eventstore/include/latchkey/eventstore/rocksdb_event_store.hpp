@@ -1,0 +1,35 @@
+// Opens the RocksDB-backed event store. The layout on disk (column families,
+// keys) is documented in docs/ARCHITECTURE.md.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "latchkey/eventstore/event_store.hpp"
+
+namespace latchkey::eventstore {
+
+struct RocksDbOptions {
+  enum class Mode {
+    read_write,  // the server; takes the directory's lock (one writer process)
+    read_only,   // a stopped store or a backup copy; sees the log as of open
+    secondary,   // beside a running server; refresh() catches up (needs secondary_dir)
+  };
+  Mode mode = Mode::read_write;
+  // Where a secondary instance keeps its own info log and metadata. Required
+  // for Mode::secondary; must not be inside the primary's directory.
+  std::string secondary_dir;
+  // Shared block cache for all column families. Default 32 MiB: the store's
+  // hot reads are the newest events (in the memtable) and stream heads; more
+  // cache mostly adds RSS (SPEC §8 caps the server at 256 MiB).
+  std::size_t block_cache_bytes = 32u << 20;
+  // When false, appends still group but do not fsync. Only for tests that
+  // measure something else; never in the server.
+  bool sync = true;
+};
+
+// Creates the store when `path` is empty or missing (read_write mode only).
+Result<std::unique_ptr<EventStore>> open_rocksdb_event_store(const std::string& path,
+                                                             const RocksDbOptions& options = {});
+
+}  // namespace latchkey::eventstore

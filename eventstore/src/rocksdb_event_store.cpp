@@ -1,0 +1,379 @@
+// Opening, reading and verifying the RocksDB event store. The append pipeline
+// is in rocksdb_append.cpp.
+#include "rocksdb_event_store.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <sodium.h>
+
+#include <filesystem>
+
+#include "record_codec.hpp"
+
+namespace latchkey::eventstore {
+namespace {
+
+constexpr const char* kCfNames[] = {"default", "events", "streams", "event_ids", "outbox", "meta"};
+constexpr std::string_view kHeadKey = "head";
+
+Error storage_error(const rocksdb::Status& s, std::string_view what) {
+  return make_error(kStorageError, std::string(what) + ": " + s.ToString());
+}
+
+std::string stream_key(std::string_view stream_id, std::uint64_t version) {
+  std::string k;
+  k.reserve(stream_id.size() + 9);
+  k.append(stream_id);
+  k.push_back('\0');
+  codec::put_be64(k, version);
+  return k;
+}
+
+std::string position_key(std::uint64_t position) {
+  std::string k;
+  codec::put_be64(k, position);
+  return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventStore>> open_rocksdb_event_store(const std::string& path,
+                                                             const RocksDbOptions& options) {
+  return RocksDbEventStore::open(path, options);
+}
+
+Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& path,
+                                                            const RocksDbOptions& options) {
+  if (sodium_init() < 0) return make_error(kStorageError, "libsodium failed to initialise");
+  using Mode = RocksDbOptions::Mode;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto cf_options = [&](bool bloom) {
+    rocksdb::ColumnFamilyOptions o;
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.cache_index_and_filter_blocks = true;
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
+    if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    o.compression = rocksdb::kLZ4Compression;
+    o.level_compaction_dynamic_level_bytes = true;
+    return o;
+  };
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.mode == Mode::read_write;
+  db_options.create_missing_column_families = options.mode == Mode::read_write;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.max_open_files = options.mode == Mode::secondary ? -1 : 512;
+  // A torn write at the WAL's tail (power loss mid-append) is recovered as the
+  // prefix before it: nothing after a hole is replayed, keeping positions dense.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kCfCount; ++i) {
+    bool bloom = i == kStreams || i == kEventIds;
+    descriptors.emplace_back(kCfNames[i], cf_options(bloom));
+  }
+
+  std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
+  store->options_ = options;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  switch (options.mode) {
+    case Mode::read_write:
+      std::filesystem::create_directories(path);
+      s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
+      break;
+    case Mode::read_only:
+      s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &store->handles_, &raw);
+      break;
+    case Mode::secondary:
+      if (options.secondary_dir.empty()) {
+        return make_error(kInvalidAppend, "a secondary open needs secondary_dir");
+      }
+      std::filesystem::create_directories(options.secondary_dir);
+      s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_dir, descriptors,
+                                       &store->handles_, &raw);
+      break;
+  }
+  if (!s.ok()) return storage_error(s, "cannot open the event store at " + path);
+  store->db_.reset(raw);
+
+  if (auto r = store->load_head(); !r.ok()) return r.error();
+  store->write_head_ = store->durable_.load();
+  store->written_ = store->write_head_;
+
+  if (options.mode == Mode::read_write) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = store->db_->Put(wo, store->cf(kMeta), "format", std::to_string(codec::kFormat));
+    if (!s.ok()) return storage_error(s, "cannot write the store's format marker");
+    store->writer_ = std::thread([p = store.get()] { p->writer_loop(); });
+    store->syncer_ = std::thread([p = store.get()] { p->syncer_loop(); });
+  }
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+RocksDbEventStore::~RocksDbEventStore() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (syncer_.joinable()) syncer_.join();
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  if (db_) db_->Close();
+}
+
+Result<void> RocksDbEventStore::load_head() {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), kHeadKey, &value);
+  if (s.IsNotFound()) {
+    durable_.store(0);
+    write_head_hash_ = Hash{};
+    return {};
+  }
+  if (!s.ok()) return storage_error(s, "cannot read the log head");
+  if (value.size() != 8 + codec::kHashSize) {
+    return make_error(kCorruption, "the stored log head is malformed");
+  }
+  std::copy(value.begin() + 8, value.end(), write_head_hash_.begin());
+  durable_.store(codec::get_be64(value), std::memory_order_release);
+  return {};
+}
+
+Result<void> RocksDbEventStore::refresh() {
+  if (options_.mode != RocksDbOptions::Mode::secondary) return {};
+  auto s = db_->TryCatchUpWithPrimary();
+  if (!s.ok()) return storage_error(s, "cannot catch up with the primary");
+  auto r = load_head();
+  head_cv_.notify_all();
+  return r;
+}
+
+std::uint64_t RocksDbEventStore::wait_for(std::uint64_t after_position,
+                                          std::chrono::milliseconds timeout) {
+  std::unique_lock lock(head_mu_);
+  head_cv_.wait_for(lock, timeout, [&] { return head() > after_position; });
+  return head();
+}
+
+Result<std::vector<RecordedEvent>> RocksDbEventStore::read_all(std::uint64_t from_position,
+                                                               std::size_t max_count) {
+  std::vector<RecordedEvent> out;
+  if (max_count == 0) return out;
+  std::uint64_t from = std::max<std::uint64_t>(from_position, 1);
+  std::uint64_t to = std::min(head(), from + max_count - 1);
+  if (from > to) return out;
+  out.reserve(static_cast<std::size_t>(to - from + 1));
+  auto r = for_each_event(from, to, [&](const RecordedEvent& e) {
+    out.push_back(e);
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return out;
+}
+
+Result<void> RocksDbEventStore::for_each_event(std::uint64_t from_position,
+                                               std::uint64_t to_position,
+                                               const EventVisitor& visit) {
+  std::uint64_t from = std::max<std::uint64_t>(from_position, 1);
+  std::uint64_t to = std::min(to_position, head());
+  if (from > to) return {};
+  std::string lower = position_key(from);
+  std::string upper = position_key(to + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.readahead_size = 2u << 20;
+  ro.fill_cache = false;
+  ro.async_io = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kEvents)));
+  std::uint64_t expected = from;
+  RecordedEvent event;
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    auto decoded = codec::decode_into(std::string_view(it->value().data(), it->value().size()),
+                                      event);
+    if (!decoded.ok()) return decoded.error();
+    if (event.position != expected) {
+      return make_error(kCorruption, "the log has a gap or disorder at position " +
+                                         std::to_string(expected));
+    }
+    ++expected;
+    if (!visit(event)) return {};
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "cannot read the log");
+  if (expected != to + 1) {
+    return make_error(kCorruption,
+                      "the log ends early: position " + std::to_string(expected) + " is missing");
+  }
+  return {};
+}
+
+Result<std::optional<RecordedEvent>> RocksDbEventStore::event_at(std::uint64_t position) {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), position_key(position), &value);
+  if (s.IsNotFound()) return std::optional<RecordedEvent>{};
+  if (!s.ok()) return storage_error(s, "cannot read an event");
+  auto e = codec::decode_stored(value);
+  if (!e.ok()) return e.error();
+  return std::optional<RecordedEvent>(std::move(e).value());
+}
+
+Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_view stream_id,
+                                                                  std::uint64_t from_version,
+                                                                  std::size_t max_count) {
+  std::vector<RecordedEvent> out;
+  std::string prefix(stream_id);
+  prefix.push_back('\0');
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kStreams)));
+  std::vector<std::string> keys;
+  for (it->Seek(stream_key(stream_id, std::max<std::uint64_t>(from_version, 1)));
+       it->Valid() && out.size() + keys.size() < max_count && it->key().starts_with(prefix);
+       it->Next()) {
+    keys.push_back(position_key(codec::get_be64(it->value().ToStringView())));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "cannot read a stream");
+  if (keys.empty()) return out;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(ro, cf(kEvents), keys.size(), slices.data(), values.data(), statuses.data());
+  out.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) return storage_error(statuses[i], "a stream points at a missing event");
+    auto e = codec::decode_stored(values[i].ToStringView());
+    if (!e.ok()) return e.error();
+    out.push_back(std::move(e).value());
+  }
+  return out;
+}
+
+Result<std::uint64_t> RocksDbEventStore::last_version_in_db(std::string_view stream_id) {
+  std::string prefix(stream_id);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kStreams)));
+  it->SeekForPrev(stream_key(stream_id, ~std::uint64_t{0}));
+  if (!it->status().ok()) return storage_error(it->status(), "cannot read a stream head");
+  if (!it->Valid() || !it->key().starts_with(prefix)) return std::uint64_t{0};
+  return codec::get_be64(std::string_view(it->key().data() + prefix.size(), 8));
+}
+
+Result<std::optional<RecordedEvent>> RocksDbEventStore::read_last(std::string_view stream_id) {
+  auto version = last_version_in_db(stream_id);
+  if (!version.ok()) return version.error();
+  if (*version == 0) return std::optional<RecordedEvent>{};
+  auto events = read_stream(stream_id, *version, 1);
+  if (!events.ok()) return events.error();
+  if (events->empty()) return std::optional<RecordedEvent>{};
+  return std::optional<RecordedEvent>(std::move(events->front()));
+}
+
+Result<VerifyReport> RocksDbEventStore::verify() {
+  VerifyReport report;
+  auto broken = [&](std::uint64_t position, std::string problem) {
+    report.ok = false;
+    report.first_bad_position = position;
+    report.problem = std::move(problem);
+    return report;
+  };
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2u << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kEvents)));
+  Hash previous{};
+  std::uint64_t expected = 1;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    if (it->key().size() != 8) return broken(expected, "a key in the log is malformed");
+    std::uint64_t key_position = codec::get_be64(it->key().ToStringView());
+    if (key_position != expected) {
+      return broken(expected, "position " + std::to_string(expected) + " is missing");
+    }
+    std::string_view stored = it->value().ToStringView();
+    auto event = codec::decode_stored(stored);
+    if (!event.ok()) return broken(expected, event.error().message);
+    if (event->position != key_position) {
+      return broken(expected, "the event stored here claims position " +
+                                  std::to_string(event->position));
+    }
+    Hash computed = codec::chain_hash(previous, codec::canonical_part(stored));
+    if (sodium_memcmp(computed.data(), event->hash.data(), computed.size()) != 0) {
+      return broken(expected, "the hash chain breaks here (the event or its hash was altered)");
+    }
+    previous = computed;
+    report.events++;
+    report.head_position = key_position;
+    report.head_hash = computed;
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "cannot read the log");
+  std::string head_value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(kMeta), kHeadKey, &head_value);
+  if (s.ok()) {
+    std::uint64_t recorded_head = codec::get_be64(head_value);
+    if (recorded_head != report.head_position) {
+      return broken(std::min(recorded_head, report.head_position) + 1,
+                    "the recorded head is " + std::to_string(recorded_head) +
+                        " but the log ends at " + std::to_string(report.head_position));
+    }
+    if (head_value.size() != 8 + codec::kHashSize ||
+        sodium_memcmp(head_value.data() + 8, report.head_hash.data(), codec::kHashSize) != 0) {
+      return broken(report.head_position, "the recorded head hash does not match the chain");
+    }
+  } else if (!s.IsNotFound()) {
+    return storage_error(s, "cannot read the log head");
+  } else if (report.head_position != 0) {
+    return broken(1, "the log has events but no recorded head");
+  }
+  return report;
+}
+
+Result<std::vector<OutboxEntry>> RocksDbEventStore::read_outbox(std::string_view after_key,
+                                                                std::size_t max_count) {
+  std::vector<OutboxEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf(kOutbox)));
+  if (after_key.empty()) {
+    it->SeekToFirst();
+  } else {
+    it->Seek(rocksdb::Slice(after_key.data(), after_key.size()));
+    if (it->Valid() && it->key().ToStringView() == after_key) it->Next();
+  }
+  for (; it->Valid() && out.size() < max_count; it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (key.size() < 8) continue;
+    std::uint64_t position = codec::get_be64(key);
+    if (position > head()) break;  // not yet durable: its events might still be lost
+    out.push_back(OutboxEntry{std::string(key), position, std::string(key.substr(8)),
+                              it->value().ToString()});
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "cannot read the outbox");
+  return out;
+}
+
+Result<void> RocksDbEventStore::delete_outbox(std::string_view key) {
+  if (options_.mode != RocksDbOptions::Mode::read_write) {
+    return make_error(kReadOnly, "the store is open read-only");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = false;  // at-least-once: a lost delete only means one resend after a crash
+  auto s = db_->Delete(wo, cf(kOutbox), rocksdb::Slice(key.data(), key.size()));
+  if (!s.ok()) return storage_error(s, "cannot delete an outbox entry");
+  return {};
+}
+
+Result<std::vector<RecordedEvent>> Subscription::next(std::size_t max_count,
+                                                      std::chrono::milliseconds timeout) {
+  if (store_.head() <= cursor_ && store_.wait_for(cursor_, timeout) <= cursor_) {
+    return std::vector<RecordedEvent>{};
+  }
+  auto events = store_.read_all(cursor_ + 1, max_count);
+  if (events.ok() && !events->empty()) cursor_ = events->back().position;
+  return events;
+}
+
+}  // namespace latchkey::eventstore

@@ -1,0 +1,143 @@
+// Sixteen threads racing appends: every stream version is taken exactly once,
+// global positions stay dense, nothing is lost.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "latchkey/eventstore/rocksdb_event_store.hpp"
+#include "support/event_factory.hpp"
+#include "support/temp_dir.hpp"
+
+namespace latchkey::eventstore {
+namespace {
+
+using latchkey::testing::make_event;
+using latchkey::testing::one_stream;
+using latchkey::testing::TempDir;
+
+constexpr int kThreads = 16;
+
+class ConcurrencyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = open_rocksdb_event_store(dir_.str("db"));
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(s).value();
+  }
+
+  void expect_dense_and_verified(std::uint64_t expected_events) {
+    EXPECT_EQ(store_->head(), expected_events);
+    auto all = store_->read_all(1, expected_events + 10);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), expected_events);
+    for (std::size_t i = 0; i < all->size(); ++i) ASSERT_EQ((*all)[i].position, i + 1);
+    auto report = store_->verify();
+    ASSERT_TRUE(report.ok());
+    EXPECT_TRUE(report->ok) << report->problem;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EventStore> store_;
+};
+
+TEST_F(ConcurrencyTest, RacingOnOneStreamEachVersionIsWonExactlyOnce) {
+  constexpr int kPerThread = 40;
+  std::mutex mu;
+  std::vector<std::uint64_t> won_versions;
+  std::atomic<int> clashes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      int done = 0;
+      while (done < kPerThread) {
+        auto last = store_->read_last("contested");
+        ASSERT_TRUE(last.ok());
+        std::uint64_t current = last->has_value() ? (*last)->stream_version : 0;
+        auto r = store_->append(
+            one_stream("contested", ExpectedVersion::exactly(current), {make_event()}));
+        if (r.ok()) {
+          std::lock_guard lock(mu);
+          won_versions.push_back(r->stream_versions[0]);
+          ++done;
+        } else {
+          ASSERT_EQ(r.error().code, kWrongExpectedVersion);
+          clashes.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  const std::uint64_t total = kThreads * kPerThread;
+  std::set<std::uint64_t> unique(won_versions.begin(), won_versions.end());
+  EXPECT_EQ(won_versions.size(), total);
+  EXPECT_EQ(unique.size(), total) << "a version was won twice";
+  EXPECT_EQ(*unique.begin(), 1u);
+  EXPECT_EQ(*unique.rbegin(), total);
+  expect_dense_and_verified(total);
+  auto stream = store_->read_stream("contested", 1, total + 1);
+  ASSERT_TRUE(stream.ok());
+  EXPECT_EQ(stream->size(), total);
+}
+
+TEST_F(ConcurrencyTest, RacingOnManyStreamsLosesNothing) {
+  constexpr int kPerThread = 100;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto e = make_event();
+        ids[t].push_back(e.event_id);
+        AppendRequest r;
+        // Two streams per append: the thread's own, and one shared by all.
+        r.streams.push_back({"own-" + std::to_string(t), ExpectedVersion::exactly(i), {e}});
+        r.streams.push_back({"shared-" + std::to_string(i % 5), ExpectedVersion::any(),
+                             {make_event("Shared")}});
+        auto result = store_->append(std::move(r));
+        ASSERT_TRUE(result.ok()) << result.error().message;
+        ASSERT_EQ(result->stream_versions[0], static_cast<std::uint64_t>(i + 1));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  expect_dense_and_verified(2u * kThreads * kPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    auto own = store_->read_stream("own-" + std::to_string(t), 1, 1000);
+    ASSERT_TRUE(own.ok());
+    ASSERT_EQ(own->size(), static_cast<std::size_t>(kPerThread));
+    for (int i = 0; i < kPerThread; ++i) EXPECT_EQ((*own)[i].data.event_id, ids[t][i]);
+  }
+  std::size_t shared = 0;
+  for (int s = 0; s < 5; ++s) {
+    auto stream = store_->read_stream("shared-" + std::to_string(s), 1, 10000);
+    ASSERT_TRUE(stream.ok());
+    shared += stream->size();
+  }
+  EXPECT_EQ(shared, static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneAppendAppendItOnce) {
+  auto e = make_event();
+  std::vector<std::thread> threads;
+  std::atomic<int> originals{0};
+  std::atomic<int> duplicates{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto r = store_->append(one_stream("g", ExpectedVersion::no_stream(), {e}));
+      ASSERT_TRUE(r.ok()) << r.error().message;
+      EXPECT_EQ(r->first_position, 1u);
+      (r->duplicate ? duplicates : originals).fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(originals.load(), 1);
+  EXPECT_EQ(duplicates.load(), kThreads - 1);
+  expect_dense_and_verified(1);
+}
+
+}  // namespace
+}  // namespace latchkey::eventstore

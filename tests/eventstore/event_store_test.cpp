@@ -1,0 +1,328 @@
+// The event store's contract on a real RocksDB: expected versions, atomicity,
+// idempotence, ordering, reopen, outbox, subscriptions, read-only opens.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "latchkey/eventstore/rocksdb_event_store.hpp"
+#include "support/event_factory.hpp"
+#include "support/temp_dir.hpp"
+
+namespace latchkey::eventstore {
+namespace {
+
+using latchkey::testing::make_event;
+using latchkey::testing::one_stream;
+using latchkey::testing::TempDir;
+using namespace std::chrono_literals;
+
+std::unique_ptr<EventStore> open_store(const std::string& path, RocksDbOptions options = {}) {
+  auto store = open_rocksdb_event_store(path, options);
+  EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+class EventStoreTest : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  std::unique_ptr<EventStore> store_ = open_store(dir_.str("db"));
+};
+
+TEST_F(EventStoreTest, AnEmptyStoreHasHeadZeroAndNoStreams) {
+  EXPECT_EQ(store_->head(), 0u);
+  auto last = store_->read_last("guardian-1");
+  ASSERT_TRUE(last.ok());
+  EXPECT_FALSE(last->has_value());
+  auto all = store_->read_all(1, 10);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+}
+
+TEST_F(EventStoreTest, AppendAssignsDenseGlobalPositionsAndStreamVersions) {
+  auto a = store_->append(one_stream("s-a", ExpectedVersion::no_stream(),
+                                     {make_event(), make_event()}));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->first_position, 1u);
+  EXPECT_EQ(a->last_position, 2u);
+  EXPECT_EQ(a->stream_versions, std::vector<std::uint64_t>{2});
+
+  auto b = store_->append(one_stream("s-b", ExpectedVersion::any(), {make_event()}));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first_position, 3u);
+  EXPECT_EQ(b->stream_versions, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(store_->head(), 3u);
+
+  auto all = store_->read_all(1, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  for (std::size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].position, i + 1);
+  EXPECT_EQ((*all)[0].stream_id, "s-a");
+  EXPECT_EQ((*all)[1].stream_version, 2u);
+  EXPECT_EQ((*all)[2].stream_id, "s-b");
+}
+
+struct ExpectedVersionCase {
+  const char* name;
+  int existing_events;  // in the stream before the append
+  ExpectedVersion expected;
+  bool accepted;
+};
+
+void PrintTo(const ExpectedVersionCase& c, std::ostream* os) { *os << c.name; }
+
+class ExpectedVersionTest : public EventStoreTest,
+                            public ::testing::WithParamInterface<ExpectedVersionCase> {};
+
+TEST_P(ExpectedVersionTest, AppendChecksTheStreamVersion) {
+  const auto& c = GetParam();
+  for (int i = 0; i < c.existing_events; ++i) {
+    ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  }
+  auto head_before = store_->head();
+  auto r = store_->append(one_stream("s", c.expected, {make_event()}));
+  EXPECT_EQ(r.ok(), c.accepted);
+  if (c.accepted) {
+    EXPECT_EQ(r->stream_versions[0], static_cast<std::uint64_t>(c.existing_events + 1));
+  } else {
+    EXPECT_EQ(r.error().code, kWrongExpectedVersion);
+    EXPECT_EQ(store_->head(), head_before) << "a refused append must append nothing";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ExpectedVersionTest,
+    ::testing::Values(
+        ExpectedVersionCase{"AnyOnMissing", 0, ExpectedVersion::any(), true},
+        ExpectedVersionCase{"AnyOnExisting", 3, ExpectedVersion::any(), true},
+        ExpectedVersionCase{"NoStreamOnMissing", 0, ExpectedVersion::no_stream(), true},
+        ExpectedVersionCase{"NoStreamOnExisting", 1, ExpectedVersion::no_stream(), false},
+        ExpectedVersionCase{"ExactlyMatching", 2, ExpectedVersion::exactly(2), true},
+        ExpectedVersionCase{"ExactlyBehind", 3, ExpectedVersion::exactly(2), false},
+        ExpectedVersionCase{"ExactlyAhead", 1, ExpectedVersion::exactly(2), false},
+        ExpectedVersionCase{"ExactlyOnMissing", 0, ExpectedVersion::exactly(1), false}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(EventStoreTest, AClashOnOneStreamAppendsNothingToTheOthers) {
+  ASSERT_TRUE(store_->append(one_stream("guardian-1", ExpectedVersion::any(), {make_event()})).ok());
+  AppendRequest r;
+  r.streams.push_back({"family-1", ExpectedVersion::no_stream(), {make_event()}});
+  r.streams.push_back({"guardian-1", ExpectedVersion::no_stream(), {make_event()}});  // clashes
+  r.outbox.push_back({"msg-1", "hello"});
+  auto result = store_->append(std::move(r));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, kWrongExpectedVersion);
+  EXPECT_EQ(store_->head(), 1u);
+  auto family = store_->read_stream("family-1", 1, 10);
+  ASSERT_TRUE(family.ok());
+  EXPECT_TRUE(family->empty());
+  auto outbox = store_->read_outbox("", 10);
+  ASSERT_TRUE(outbox.ok());
+  EXPECT_TRUE(outbox->empty());
+}
+
+TEST_F(EventStoreTest, AMultiStreamAppendIsOneAtomicUnit) {
+  AppendRequest r;
+  r.streams.push_back({"family-1", ExpectedVersion::no_stream(), {make_event("FamilyRegistered")}});
+  r.streams.push_back(
+      {"guardian-1", ExpectedVersion::no_stream(), {make_event(), make_event("ChildLinked")}});
+  auto result = store_->append(std::move(r));
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->first_position, 1u);
+  EXPECT_EQ(result->last_position, 3u);
+  EXPECT_EQ(result->stream_versions, (std::vector<std::uint64_t>{1, 2}));
+  auto guardian = store_->read_stream("guardian-1", 1, 10);
+  ASSERT_TRUE(guardian.ok());
+  ASSERT_EQ(guardian->size(), 2u);
+  EXPECT_EQ((*guardian)[1].data.type, "ChildLinked");
+  EXPECT_EQ((*guardian)[1].position, 3u);
+}
+
+TEST_F(EventStoreTest, ReappendingTheSameEventIdsReturnsTheFirstResult) {
+  auto e = make_event();
+  auto first = store_->append(one_stream("s", ExpectedVersion::no_stream(), {e}));
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+
+  auto retry = store_->append(one_stream("s", ExpectedVersion::no_stream(), {e}));
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->first_position, first->first_position);
+  EXPECT_EQ(retry->last_position, first->last_position);
+  EXPECT_EQ(retry->stream_versions, first->stream_versions);
+  EXPECT_EQ(store_->head(), 2u) << "a duplicate appends nothing";
+}
+
+TEST_F(EventStoreTest, AnEventIdReusedWithOtherContentIsRefused) {
+  auto e = make_event();
+  ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {e})).ok());
+  auto changed = e;
+  changed.payload = R"({"first_name":"Grace"})";
+  auto r = store_->append(one_stream("s", ExpectedVersion::any(), {changed}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, kEventIdConflict);
+
+  auto mixed = store_->append(one_stream("s", ExpectedVersion::any(), {e, make_event()}));
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().code, kEventIdConflict);
+  EXPECT_EQ(store_->head(), 1u);
+}
+
+TEST_F(EventStoreTest, MalformedAppendsAreRefusedWithoutWriting) {
+  std::vector<AppendRequest> bad;
+  bad.push_back(AppendRequest{});
+  bad.push_back(one_stream("", ExpectedVersion::any(), {make_event()}));
+  bad.push_back(one_stream(std::string("a\0b", 3), ExpectedVersion::any(), {make_event()}));
+  bad.push_back(one_stream("s", ExpectedVersion::any(), {}));
+  auto no_type = make_event();
+  no_type.type.clear();
+  bad.push_back(one_stream("s", ExpectedVersion::any(), {no_type}));
+  auto dup = make_event();
+  bad.push_back(one_stream("s", ExpectedVersion::any(), {dup, dup}));
+  AppendRequest twice;
+  twice.streams.push_back({"s", ExpectedVersion::any(), {make_event()}});
+  twice.streams.push_back({"s", ExpectedVersion::any(), {make_event()}});
+  bad.push_back(std::move(twice));
+  for (auto& r : bad) {
+    auto result = store_->append(std::move(r));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, kInvalidAppend);
+  }
+  EXPECT_EQ(store_->head(), 0u);
+}
+
+TEST_F(EventStoreTest, EveryEnvelopeFieldSurvivesAReopen) {
+  auto e = make_event("ResetRequested", R"({"channel":"sms","token_hash":"abc"})");
+  e.causation_id = "cause-7";
+  e.actor = {"staff", "key-42", "Mrs. Émilie Front-Desk"};
+  ASSERT_TRUE(store_->append(one_stream("guardian-9", ExpectedVersion::any(), {e})).ok());
+  store_.reset();
+  store_ = open_store(dir_.str("db"));
+  EXPECT_EQ(store_->head(), 1u);
+  auto last = store_->read_last("guardian-9");
+  ASSERT_TRUE(last.ok());
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->data, e);
+  EXPECT_EQ((*last)->position, 1u);
+  auto next = store_->append(one_stream("guardian-9", ExpectedVersion::exactly(1), {make_event()}));
+  ASSERT_TRUE(next.ok()) << "the stream version survives a reopen";
+  EXPECT_EQ(next->first_position, 2u);
+  auto report = store_->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
+TEST_F(EventStoreTest, ReadStreamPagesFromAVersion) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+    ASSERT_TRUE(store_->append(one_stream("other", ExpectedVersion::any(), {make_event()})).ok());
+  }
+  auto page = store_->read_stream("s", 3, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].stream_version, 3u);
+  EXPECT_EQ((*page)[1].stream_version, 4u);
+  EXPECT_EQ((*page)[0].position, 5u);
+  // A stream id that is a prefix of another does not see the other's events.
+  ASSERT_TRUE(store_->append(one_stream("s2", ExpectedVersion::any(), {make_event()})).ok());
+  auto s = store_->read_stream("s", 1, 100);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->size(), 5u);
+}
+
+TEST_F(EventStoreTest, OutboxEntriesAreWrittenWithTheEventsAndCanBeDeleted) {
+  AppendRequest r = one_stream("g", ExpectedVersion::any(), {make_event()});
+  r.outbox.push_back({"msg-b", "second"});
+  r.outbox.push_back({"msg-a", "first"});
+  auto first = store_->append(std::move(r));
+  ASSERT_TRUE(first.ok());
+  AppendRequest later = one_stream("g", ExpectedVersion::any(), {make_event()});
+  later.outbox.push_back({"msg-0", "third"});
+  ASSERT_TRUE(store_->append(std::move(later)).ok());
+
+  auto entries = store_->read_outbox("", 10);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].position, 1u);
+  EXPECT_EQ((*entries)[2].id, "msg-0") << "entries come in the order of their appends";
+  EXPECT_EQ((*entries)[2].value, "third");
+
+  auto after = store_->read_outbox((*entries)[0].key, 10);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 2u);
+
+  ASSERT_TRUE(store_->delete_outbox((*entries)[0].key).ok());
+  ASSERT_TRUE(store_->delete_outbox("no-such-key").ok());
+  auto rest = store_->read_outbox("", 10);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->size(), 2u);
+  auto report = store_->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << "the outbox is not part of the chain";
+}
+
+TEST_F(EventStoreTest, ASubscriptionWakesWhenNewPositionsLand) {
+  Subscription sub(*store_, 0);
+  auto empty = sub.next(10, 20ms);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+
+  std::thread writer([&] {
+    std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  });
+  auto start = std::chrono::steady_clock::now();
+  auto got = sub.next(10, 10s);
+  auto waited = std::chrono::steady_clock::now() - start;
+  writer.join();
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(sub.cursor(), 1u);
+  EXPECT_LT(waited, 5s) << "the reader must be woken, not time out";
+}
+
+TEST_F(EventStoreTest, ForEachEventStopsWhenTheVisitorSaysSo) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  }
+  std::vector<std::uint64_t> seen;
+  auto r = store_->for_each_event(3, 100, [&](const RecordedEvent& e) {
+    seen.push_back(e.position);
+    return seen.size() < 4;
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{3, 4, 5, 6}));
+}
+
+TEST_F(EventStoreTest, AReadOnlyOpenSeesTheLogAndRefusesAppends) {
+  ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  store_.reset();
+  RocksDbOptions ro;
+  ro.mode = RocksDbOptions::Mode::read_only;
+  auto reader = open_store(dir_.str("db"), ro);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->head(), 1u);
+  auto r = reader->append(one_stream("s", ExpectedVersion::any(), {make_event()}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, kReadOnly);
+}
+
+TEST_F(EventStoreTest, ASecondaryOpenFollowsARunningPrimary) {
+  ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  RocksDbOptions so;
+  so.mode = RocksDbOptions::Mode::secondary;
+  so.secondary_dir = dir_.str("secondary");
+  auto secondary = open_store(dir_.str("db"), so);
+  ASSERT_NE(secondary, nullptr);
+  EXPECT_EQ(secondary->head(), 1u);
+
+  ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+  ASSERT_TRUE(secondary->refresh().ok());
+  EXPECT_EQ(secondary->head(), 2u);
+  auto report = secondary->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+  EXPECT_EQ(report->events, 2u);
+}
+
+}  // namespace
+}  // namespace latchkey::eventstore
