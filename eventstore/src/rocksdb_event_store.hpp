@@ -7,13 +7,16 @@
 //   outbox     BE64(position) id              -> message (not part of the log)
 //   meta       "head"                         -> BE64(position) || hash
 //
-// Group commit is a two-stage pipeline. One writer thread takes every queued
-// append, checks expected versions and event ids, assigns positions and
-// hashes, and writes the whole batch to RocksDB without syncing. One syncer
-// thread repeatedly fsyncs the WAL; after each sync every append written
-// before it started is durable and is acknowledged. While one sync runs the
-// writer keeps writing, so each fsync covers every appender that arrived
-// meanwhile instead of alternating between a full group and a group of one.
+// Group commit (docs/ARCHITECTURE.md, "Durable appends"):
+//  - an appender queues its request and, if no one holds the write lock,
+//    becomes the leader: it stages every queued request (expected versions,
+//    event ids, positions, hashes) into one WriteBatch and writes it to RocksDB
+//    without syncing; the others sleep (flat combining, no hand-off thread);
+//  - one syncer thread fsyncs the WAL. Before each fsync it waits, at most
+//    group_commit_window_us, until as many appends are written as the last
+//    fsync carried, so one fsync serves every appender in flight;
+//  - after the fsync it publishes the durable head and wakes every waiter with
+//    one futex broadcast; each returns once the head covers its position.
 // The WAL is synced in order, so a crash keeps a prefix of the log: positions
 // stay dense and nothing acknowledged is lost.
 #pragma once
@@ -23,7 +26,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -40,6 +42,7 @@ class RocksDbEventStore final : public EventStore {
   ~RocksDbEventStore() override;
 
   Result<AppendResult> append(AppendRequest request) override;
+  void append_async(AppendRequest request, AppendCallback on_durable) override;
   Result<std::vector<RecordedEvent>> read_all(std::uint64_t from_position,
                                               std::size_t max_count) override;
   Result<void> for_each_event(std::uint64_t from_position, std::uint64_t to_position,
@@ -60,32 +63,54 @@ class RocksDbEventStore final : public EventStore {
  private:
   enum Cf { kDefault, kEvents, kStreams, kEventIds, kOutbox, kMeta, kCfCount };
 
+  // One append in flight; lives on the appender's stack. The leader fills in
+  // result and durable_at, then sets decided and never touches it again.
+  // One append in flight. A blocking append keeps it on the caller's stack:
+  // the leader fills in result and durable_at, sets decided, and never
+  // touches it again. An asynchronous one is owned by the store until its
+  // on_durable has run.
   struct Pending {
     AppendRequest request;
-    std::promise<Result<AppendResult>> promise;
-    std::optional<Result<AppendResult>> result;  // decided by the writer
-    std::uint64_t durable_at = 0;                // position that must be synced first
+    std::optional<Result<AppendResult>> result;
+    std::uint64_t durable_at = 0;  // position that must be synced before answering
+    AppendCallback on_durable;     // set for append_async
+    std::atomic<bool> decided{false};
   };
 
-  // What the writer has staged in the batch being built.
+  // What the leader has staged in the batch being built.
   struct BatchState {
     std::uint64_t head = 0;
     Hash head_hash{};
     std::unordered_map<std::string, std::uint64_t> stream_versions;
-    std::unordered_map<std::string, std::string> stored_by_id;  // event id -> stored value
+    // Events staged in this batch, by id, for retries that land in the same
+    // batch. Points into the pending requests, which outlive the batch.
+    struct Staged {
+      const std::string* stream_id;
+      const EventData* data;
+      std::uint64_t position;
+      std::uint64_t stream_version;
+    };
+    std::unordered_map<std::string_view, Staged> staged_by_id;
   };
 
   RocksDbEventStore() = default;
 
-  // Writer side (writer thread only).
-  void writer_loop();
+  std::optional<Error> refuse_early(const AppendRequest& request) const;
+  void enqueue(Pending* pending);
+  void finish_async(std::vector<Pending*>& done);
+  // Leader side (holding write_mu_). `own` is null for an asynchronous caller.
+  void lead(Pending* own);
   void syncer_loop();
+  void wake_waiters();
+  template <class Done>
+  void await(Done done);
   Result<AppendResult> stage(const AppendRequest& request, rocksdb::WriteBatch& batch,
                              BatchState& state);
   std::optional<Result<AppendResult>> check_duplicate(const AppendRequest& request,
                                                       const BatchState& state);
   Result<std::uint64_t> current_version(const std::string& stream_id, const BatchState& state);
   void fail_store(const rocksdb::Status& status);
+  Error failure() const;
 
   Result<std::uint64_t> last_version_in_db(std::string_view stream_id);
   Result<std::optional<RecordedEvent>> event_at(std::uint64_t position);
@@ -97,33 +122,40 @@ class RocksDbEventStore final : public EventStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  // Appends waiting for the writer.
+  // Appends waiting for a leader.
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::vector<std::unique_ptr<Pending>> queue_;
-  bool stopping_ = false;
+  std::vector<Pending*> queue_;
+  std::atomic<bool> stopping_{false};
 
-  // Written (not yet synced) appends waiting for the syncer.
-  std::mutex sync_mu_;
-  std::condition_variable sync_cv_;
-  std::deque<std::unique_ptr<Pending>> unsynced_;
-  std::uint64_t written_ = 0;  // highest position written to RocksDB
-  bool writer_done_ = false;
-
-  // The durable head, and those waiting for it to move.
-  std::atomic<std::uint64_t> durable_{0};
-  std::mutex head_mu_;
-  std::condition_variable head_cv_;
-
-  // Writer-thread state: the head of the chain as written.
+  // Held by the leader; guards write_head_ and write_head_hash_.
+  std::mutex write_mu_;
   std::uint64_t write_head_ = 0;
   Hash write_head_hash_{};
+  // Last version of recently appended streams; saves an iterator per append.
+  // Cleared when it grows past kMaxCachedStreams (a miss only costs a seek).
+  static constexpr std::size_t kMaxCachedStreams = 1u << 18;
+  std::unordered_map<std::string, std::uint64_t> version_cache_;
+
+  // Written (not yet synced) appends, for the syncer.
+  std::atomic<std::uint64_t> written_{0};    // highest position written to RocksDB
+  std::atomic<std::size_t> unsynced_count_{0};  // appends written since the last fsync began
+  std::atomic<std::size_t> expected_group_{1};  // appends the last fsync carried
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<Pending*> completions_;  // asynchronous appends written, in position order
+
+  // The durable head. epoch_ moves on every change of it and whenever a leader
+  // refuses a request; appenders sleep on it (one futex broadcast wakes all).
+  std::atomic<std::uint64_t> durable_{0};
+  std::atomic<std::uint32_t> epoch_{0};
+  // Subscribers (wait_for) sleep on this instead, with a timeout.
+  mutable std::mutex head_mu_;
+  std::condition_variable head_cv_;
 
   std::atomic<bool> failed_{false};
-  std::mutex failure_mu_;
+  mutable std::mutex failure_mu_;
   std::string failure_;
 
-  std::thread writer_;
   std::thread syncer_;
 };
 

@@ -2,6 +2,8 @@
 // global positions stay dense, nothing is lost.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -137,6 +139,88 @@ TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneAppendAppendItOnce) {
   EXPECT_EQ(originals.load(), 1);
   EXPECT_EQ(duplicates.load(), kThreads - 1);
   expect_dense_and_verified(1);
+}
+
+TEST_F(ConcurrencyTest, AsyncAndBlockingAppendsMixedAreEachAnsweredOnce) {
+  constexpr int kPerThread = 60;
+  std::atomic<int> answered{0};
+  std::mutex mu;
+  std::set<std::uint64_t> positions;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto request = one_stream("mixed-" + std::to_string(t), ExpectedVersion::any(),
+                                  {make_event()});
+        if (t % 2 == 0) {
+          store_->append_async(std::move(request), [&](Result<AppendResult> r) {
+            ASSERT_TRUE(r.ok()) << r.error().message;
+            EXPECT_LE(r->last_position, store_->head()) << "answered before it was durable";
+            std::lock_guard lock(mu);
+            EXPECT_TRUE(positions.insert(r->last_position).second);
+            answered.fetch_add(1);
+          });
+        } else {
+          auto r = store_->append(std::move(request));
+          ASSERT_TRUE(r.ok());
+          std::lock_guard lock(mu);
+          EXPECT_TRUE(positions.insert(r->last_position).second);
+          answered.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 500 && answered.load() < 8 * kPerThread; ++i) {
+    store_->wait_for(store_->head(), std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(answered.load(), 8 * kPerThread);
+  expect_dense_and_verified(8u * kPerThread);
+}
+
+TEST_F(ConcurrencyTest, AnAsyncRefusalIsAnsweredWithItsCode) {
+  ASSERT_TRUE(store_->append(one_stream("g", ExpectedVersion::any(), {make_event()})).ok());
+  std::promise<Error> refused;
+  store_->append_async(one_stream("g", ExpectedVersion::no_stream(), {make_event()}),
+                       [&](Result<AppendResult> r) {
+                         ASSERT_FALSE(r.ok());
+                         refused.set_value(r.error());
+                       });
+  auto future = refused.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(future.get().code, kWrongExpectedVersion);
+  std::promise<Error> invalid;
+  store_->append_async(AppendRequest{}, [&](Result<AppendResult> r) {
+    ASSERT_FALSE(r.ok());
+    invalid.set_value(r.error());
+  });
+  EXPECT_EQ(invalid.get_future().get().code, kInvalidAppend);
+  EXPECT_EQ(store_->head(), 1u);
+}
+
+TEST_F(ConcurrencyTest, ClosedLoopAsyncWritersChainTheirAppends) {
+  // Each writer issues its next append from the completion of the last one,
+  // as the HTTP server does; the chain of expected versions must hold.
+  constexpr int kWriters = 16;
+  constexpr int kEach = 30;
+  std::atomic<int> finished{0};
+  std::promise<void> all_done;
+  std::function<void(int, int)> issue = [&](int w, int i) {
+    store_->append_async(
+        one_stream("chain-" + std::to_string(w), ExpectedVersion::exactly(i), {make_event()}),
+        [&, w, i](Result<AppendResult> r) {
+          ASSERT_TRUE(r.ok()) << r.error().message;
+          EXPECT_EQ(r->stream_versions[0], static_cast<std::uint64_t>(i + 1));
+          if (i + 1 < kEach) {
+            issue(w, i + 1);
+          } else if (finished.fetch_add(1) + 1 == kWriters) {
+            all_done.set_value();
+          }
+        });
+  };
+  for (int w = 0; w < kWriters; ++w) issue(w, 0);
+  ASSERT_EQ(all_done.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  expect_dense_and_verified(kWriters * kEach);
 }
 
 }  // namespace

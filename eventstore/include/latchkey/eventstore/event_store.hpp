@@ -135,6 +135,9 @@ inline constexpr const char* kStorageError = "storage_error";
 inline constexpr const char* kCorruption = "corruption";
 inline constexpr const char* kReadOnly = "read_only";
 
+// Receives the outcome of append_async().
+using AppendCallback = std::function<void(Result<AppendResult>)>;
+
 // Called for each event by for_each_event(); return false to stop early.
 using EventVisitor = std::function<bool(const RecordedEvent&)>;
 
@@ -154,6 +157,14 @@ class EventStore {
   // Durable: returns only after the write-ahead log holding the events is
   // synced to disk. Concurrent callers share syncs (group commit).
   virtual Result<AppendResult> append(AppendRequest request) = 0;
+
+  // The same append without blocking for durability: on_durable is called
+  // exactly once, with the result once the events are durable or with the
+  // refusal. It runs on the store's sync thread, or on the calling thread when
+  // the answer is known at once; it must be quick and must not block (post the
+  // work elsewhere), and it may call append_async again. This is what a
+  // server uses so that no thread sits idle through an fsync.
+  virtual void append_async(AppendRequest request, AppendCallback on_durable) = 0;
 
   // Events from `from_position` (inclusive) in global order, at most
   // `max_count`, only up to the durable head.
