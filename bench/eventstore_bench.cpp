@@ -43,7 +43,7 @@ EventData bench_event(const std::string& id) {
 
 std::unique_ptr<EventStore> open_or_die(const std::string& dir, bool sync) {
   RocksDbOptions options;
-  options.sync = sync && !std::getenv("BENCH_NOSYNC");
+  options.sync = sync;
   auto store = open_rocksdb_event_store(dir, options);
   if (!store.ok()) {
     std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(), store.error().message.c_str());

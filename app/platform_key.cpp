@@ -1,0 +1,82 @@
+#include "platform_key.hpp"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+namespace latchkey::app {
+namespace {
+
+std::string random_uuid() {
+  unsigned char b[16];
+  randombytes_buf(b, sizeof b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char hex[33];
+  sodium_bin2hex(hex, sizeof hex, b, sizeof b);
+  std::string h(hex);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
+}
+
+Result<void> write_secret_file(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error("cannot_write_key", "cannot create " + tmp);
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    return make_error("cannot_write_key", "cannot write " + path);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& store,
+                                                       const std::string& data_dir) {
+  constexpr const char* kStream = "platform";
+  auto last = store.read_last(kStream);
+  if (!last.ok()) return last.error();
+  if (last->has_value()) return std::optional<std::string>{};
+
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  char encoded[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(encoded, sizeof encoded, raw, sizeof raw,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string key = std::string("lk_platform_") + encoded;
+
+  unsigned char digest[32];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key.data()),
+                     key.size(), nullptr, 0);
+  char digest_hex[65];
+  sodium_bin2hex(digest_hex, sizeof digest_hex, digest, sizeof digest);
+
+  // The file first: an event for a key nobody holds would lock the platform out.
+  if (auto w = write_secret_file((std::filesystem::path(data_dir) / "platform.key").string(),
+                                 key + "\n");
+      !w.ok()) {
+    return w.error();
+  }
+  eventstore::EventData e;
+  e.event_id = random_uuid();
+  e.type = "PlatformKeyIssued";
+  e.recorded_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  e.actor = {"system", "", "latchkeyd"};
+  e.correlation_id = e.event_id;
+  e.payload = std::string(R"({"key_id":"platform","key_hash":")") + digest_hex + "\"}";
+  eventstore::AppendRequest request;
+  request.streams.push_back({kStream, eventstore::ExpectedVersion::no_stream(), {std::move(e)}});
+  auto appended = store.append(std::move(request));
+  if (!appended.ok()) return appended.error();
+  return std::optional<std::string>(std::move(key));
+}
+
+}  // namespace latchkey::app

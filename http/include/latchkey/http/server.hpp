@@ -1,0 +1,66 @@
+// The HTTP server: an asynchronous Boost.Beast server behind a plain interface,
+// so that no Beast or Asio header reaches the rest of the code base.
+//
+// Each connection runs on its own strand; a fixed pool of I/O threads runs all
+// of them. Requests are limited (header 8 KiB, body 64 KiB) and every read has
+// a deadline, so a slow client cannot hold a connection forever. stop() closes
+// the listener, lets in-flight requests finish, then ends every connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "latchkey/result.hpp"
+
+namespace latchkey::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path and query, as sent
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  std::string source_ip;
+
+  // The first header with this (lower-case) name, or "".
+  std::string_view header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Runs on an I/O thread; must not block (post slow work elsewhere).
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  int io_threads = 2;
+  std::size_t header_limit = 8 * 1024;
+  std::size_t body_limit = 64 * 1024;
+  // Deadline for each whole request (headers and body), and for the idle gap
+  // before the next request on a keep-alive connection.
+  std::chrono::seconds read_timeout{15};
+};
+
+class Server {
+ public:
+  // Binds the listening socket at once (so a bad address fails here).
+  static Result<std::unique_ptr<Server>> bind(ServerOptions options, Handler handler);
+  virtual ~Server() = default;
+
+  virtual std::uint16_t port() const = 0;
+  // Serves until stop() or SIGTERM/SIGINT; returns after a graceful shutdown.
+  virtual void run() = 0;
+  // Thread-safe; may be called from a handler or a signal.
+  virtual void stop() = 0;
+};
+
+}  // namespace latchkey::http
