@@ -128,6 +128,12 @@ void put_be64(std::string& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
+std::string position_key(std::uint64_t position) {
+  std::string k;
+  put_be64(k, position);
+  return k;
+}
+
 std::uint64_t get_be64(std::string_view in) {
   std::uint64_t v = 0;
   for (std::size_t i = 0; i < 8 && i < in.size(); ++i) {

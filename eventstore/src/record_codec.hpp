@@ -43,5 +43,7 @@ std::string_view canonical_part(std::string_view stored);
 // Big-endian u64, so that keys sort in numeric order.
 void put_be64(std::string& out, std::uint64_t v);
 std::uint64_t get_be64(std::string_view in);
+// The key of a position in the events column family (and outbox prefix).
+std::string position_key(std::uint64_t position);
 
 }  // namespace latchkey::eventstore::codec

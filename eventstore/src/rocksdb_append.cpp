@@ -59,12 +59,6 @@ bool same_content(const RecordedEvent& stored, const std::string& stream_id, con
          stored.data.payload == e.payload;
 }
 
-std::string position_key(std::uint64_t position) {
-  std::string k;
-  codec::put_be64(k, position);
-  return k;
-}
-
 }  // namespace
 
 std::optional<Error> RocksDbEventStore::refuse_early(const AppendRequest& request) const {
@@ -405,7 +399,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& request,
       state.head_hash = codec::chain_hash(state.head_hash, stored);
       stored.append(reinterpret_cast<const char*>(state.head_hash.data()), state.head_hash.size());
 
-      std::string pos = position_key(record.position);
+      std::string pos = codec::position_key(record.position);
       stream_index_key.assign(sw.stream_id);
       stream_index_key.push_back('\0');
       codec::put_be64(stream_index_key, version);
@@ -420,7 +414,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& request,
   }
   result.last_position = state.head;
   for (const auto& o : request.outbox) {
-    std::string key = position_key(result.last_position);
+    std::string key = codec::position_key(result.last_position);
     key.append(o.id);
     batch.Put(cf(kOutbox), key, o.value);
   }

@@ -30,12 +30,6 @@ std::string stream_key(std::string_view stream_id, std::uint64_t version) {
   return k;
 }
 
-std::string position_key(std::uint64_t position) {
-  std::string k;
-  codec::put_be64(k, position);
-  return k;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<EventStore>> open_rocksdb_event_store(const std::string& path,
@@ -189,8 +183,8 @@ Result<void> RocksDbEventStore::for_each_event(std::uint64_t from_position,
   std::uint64_t from = std::max<std::uint64_t>(from_position, 1);
   std::uint64_t to = std::min(to_position, head());
   if (from > to) return {};
-  std::string lower = position_key(from);
-  std::string upper = position_key(to + 1);
+  std::string lower = codec::position_key(from);
+  std::string upper = codec::position_key(to + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
@@ -221,7 +215,7 @@ Result<void> RocksDbEventStore::for_each_event(std::uint64_t from_position,
 
 Result<std::optional<RecordedEvent>> RocksDbEventStore::event_at(std::uint64_t position) {
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), position_key(position), &value);
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(kEvents), codec::position_key(position), &value);
   if (s.IsNotFound()) return std::optional<RecordedEvent>{};
   if (!s.ok()) return storage_error(s, "cannot read an event");
   auto e = codec::decode_stored(value);
@@ -241,7 +235,7 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_vi
   for (it->Seek(stream_key(stream_id, std::max<std::uint64_t>(from_version, 1)));
        it->Valid() && out.size() + keys.size() < max_count && it->key().starts_with(prefix);
        it->Next()) {
-    keys.push_back(position_key(codec::get_be64(it->value().ToStringView())));
+    keys.push_back(codec::position_key(codec::get_be64(it->value().ToStringView())));
   }
   if (!it->status().ok()) return storage_error(it->status(), "cannot read a stream");
   if (keys.empty()) return out;

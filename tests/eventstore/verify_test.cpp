@@ -31,11 +31,7 @@ class RawDb {
   ~RawDb() {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
-  static std::string key(std::uint64_t position) {
-    std::string k;
-    codec::put_be64(k, position);
-    return k;
-  }
+  static std::string key(std::uint64_t position) { return codec::position_key(position); }
   std::string get(std::uint64_t position) {
     std::string v;
     EXPECT_TRUE(db_->Get(rocksdb::ReadOptions(), handles_[1], key(position), &v).ok());

@@ -49,10 +49,7 @@ class ChildProcess {
   int signal_and_wait(int sig) {
     if (pid_ <= 0) return -1;
     ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return wait();
   }
 
   // Waits for the child to exit by itself; returns its exit status (or 128+signal).
