@@ -206,7 +206,10 @@ void RocksDbEventStore::lead(Pending* own) {
     }
 
     std::size_t accepted = 0;
-    bool refused_blocking = false;
+    // A blocking appender asleep on a decision must be woken here when no
+    // fsync will wake it: refused, or already durable (a duplicate of an
+    // append that was synced before).
+    bool wake_blocking = false;
     {
       // Publishing the written head and the asynchronous waiters together,
       // under the syncer's lock, means an fsync that covers a position always
@@ -220,7 +223,7 @@ void RocksDbEventStore::lead(Pending* own) {
           bool durable_now = ok && p->durable_at <= durable_.load(std::memory_order_acquire);
           (ok && !durable_now ? answer_durable : answer_now).push_back(p);
         } else {
-          refused_blocking |= !ok;
+          wake_blocking |= !ok || p->durable_at <= durable_.load(std::memory_order_acquire);
           if (p == own) rounds_after_own = 0;
           p->decided.store(true, std::memory_order_release);  // p may be gone after this
         }
@@ -235,7 +238,7 @@ void RocksDbEventStore::lead(Pending* own) {
         }
       }
     }
-    if (refused_blocking) wake_waiters();
+    if (wake_blocking) wake_waiters();
     finish_async(answer_now);
     bool own_decided = own == nullptr || own->decided.load(std::memory_order_relaxed);
     if (own_decided && ++rounds_after_own > kRoundsAfterOwn) break;
