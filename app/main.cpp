@@ -15,6 +15,7 @@
 namespace {
 
 using latchkey::http::Request;
+using latchkey::http::problem;
 using latchkey::http::Response;
 
 // The server's configuration: defaults here, then LATCHKEY_* environment
@@ -73,14 +74,6 @@ Response json(int status, std::string body) {
   Response r;
   r.status = status;
   r.body = std::move(body);
-  return r;
-}
-
-Response problem(int status, std::string_view code, std::string_view title) {
-  Response r = json(status, std::string(R"({"type":"about:blank","status":)") +
-                                std::to_string(status) + R"(,"code":")" + std::string(code) +
-                                R"(","title":")" + std::string(title) + "\"}");
-  r.content_type = "application/problem+json";
   return r;
 }
 

@@ -21,15 +21,7 @@ std::string_view Request::header(std::string_view name) const {
   return {};
 }
 
-namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-using tcp = asio::ip::tcp;
-
-// A problem+json answer for what the server itself refuses before routing.
-Response transport_problem(int status, std::string_view code, std::string_view title) {
+Response problem(int status, std::string_view code, std::string_view title) {
   Response r;
   r.status = status;
   r.content_type = "application/problem+json";
@@ -37,6 +29,13 @@ Response transport_problem(int status, std::string_view code, std::string_view t
            R"(,"code":")" + std::string(code) + R"(","title":")" + std::string(title) + "\"}";
   return r;
 }
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -82,13 +81,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == bhttp::error::body_limit) {
-      return refuse(transport_problem(413, "payload_too_large", "The request body is over 64 KiB."));
+      return refuse(problem(413, "payload_too_large", "The request body is over 64 KiB."));
     }
     if (ec == bhttp::error::header_limit) {
-      return refuse(transport_problem(431, "headers_too_large", "The request headers are too large."));
+      return refuse(problem(431, "headers_too_large", "The request headers are too large."));
     }
     if (ec) {
-      return refuse(transport_problem(400, "malformed_request", "The request is not valid HTTP/1.1."));
+      return refuse(problem(400, "malformed_request", "The request is not valid HTTP/1.1."));
     }
 
     shared_->in_flight.fetch_add(1);
@@ -109,7 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       response = shared_->handler(request);
     } catch (const std::exception&) {
-      response = transport_problem(500, "internal_error", "The server failed to answer.");
+      response = problem(500, "internal_error", "The server failed to answer.");
     }
     write(std::move(response), message.keep_alive() && !shared_->stopping.load(), true);
   }

@@ -41,31 +41,30 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// Starts latchkeyd on `dir`, waits until it serves, stops it with SIGTERM and
+// returns what it printed.
+std::string start_and_stop(const TempDir& dir, const std::string& log_name) {
+  Latchkeyd server(dir, log_name);
+  EXPECT_TRUE(server.ready()) << server.process().output();
+  EXPECT_EQ(server.process().signal_and_wait(SIGTERM), 0) << "SIGTERM is a clean shutdown";
+  return server.process().output();
+}
+
 TEST(LatchkeydTest, FirstStartPrintsThePlatformKeyOnceAndKeepsIt) {
   TempDir dir;
-  std::string key;
-  {
-    Latchkeyd server(dir, "first.log");
-    ASSERT_TRUE(server.ready()) << server.process().output();
-    EXPECT_EQ(server.process().signal_and_wait(SIGTERM), 0) << "SIGTERM is a clean shutdown";
-    std::string out = server.process().output();
-    key = read_file(dir.str("data/platform.key"));
-    ASSERT_FALSE(key.empty());
-    key.erase(key.find_last_not_of('\n') + 1);
-    EXPECT_EQ(key.rfind("lk_platform_", 0), 0u);
-    EXPECT_NE(out.find(key), std::string::npos) << "the key is printed on first start";
-    struct stat st{};
-    ASSERT_EQ(::stat(dir.str("data/platform.key").c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0600u);
-  }
-  {
-    Latchkeyd again(dir, "second.log");
-    ASSERT_TRUE(again.ready());
-    EXPECT_EQ(again.process().signal_and_wait(SIGTERM), 0);
-    EXPECT_EQ(again.process().output().find(key), std::string::npos)
-        << "the key is never printed again";
-    EXPECT_EQ(read_file(dir.str("data/platform.key")).find(key), 0u);
-  }
+  std::string first = start_and_stop(dir, "first.log");
+  std::string key = read_file(dir.str("data/platform.key"));
+  ASSERT_FALSE(key.empty());
+  key.erase(key.find_last_not_of('\n') + 1);
+  EXPECT_EQ(key.rfind("lk_platform_", 0), 0u);
+  EXPECT_NE(first.find(key), std::string::npos) << "the key is printed on first start";
+  struct stat st{};
+  ASSERT_EQ(::stat(dir.str("data/platform.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  std::string second = start_and_stop(dir, "second.log");
+  EXPECT_EQ(second.find(key), std::string::npos) << "the key is never printed again";
+  EXPECT_EQ(read_file(dir.str("data/platform.key")).find(key), 0u);
 }
 
 TEST(LatchkeydTest, HealthReadinessAndMetricsAnswer) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// An RFC 9457 application/problem+json response with a stable `code`.
+Response problem(int status, std::string_view code, std::string_view title);
 
 // Runs on an I/O thread; must not block (post slow work elsewhere).
 using Handler = std::function<Response(const Request&)>;
