@@ -1,0 +1,16 @@
+#include "latchkey/commands/commands.hpp"
+
+#include "common.hpp"
+
+namespace latchkey::commands {
+
+CommandHandlers::CommandHandlers(eventstore::EventStore& store, Ports ports)
+    : store_(store), ports_(ports) {
+  dummy_password_hash_ = ports_.passwords.hash(ports_.random.token(16));
+}
+
+void CommandHandlers::burn_password_check(std::string_view secret) {
+  (void)ports_.passwords.verify(dummy_password_hash_, secret);
+}
+
+}  // namespace latchkey::commands

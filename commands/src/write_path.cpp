@@ -1,0 +1,72 @@
+#include "write_path.hpp"
+
+namespace latchkey::commands {
+
+Error corrupt_stream(std::string_view stream, const Error& cause) {
+  return make_error(eventstore::kCorruption,
+                    "stream " + std::string(stream) + " holds an event that does not decode: " +
+                        cause.message);
+}
+
+Error not_found(std::string_view what) {
+  return make_error(refusal::kNotFound, std::string(what) + " not found");
+}
+
+void Transaction::append(const std::string& stream, eventstore::ExpectedVersion expected,
+                         domain::DomainEvent event) {
+  for (auto& s : streams_) {
+    if (s.id == stream) {
+      s.events.push_back(std::move(event));
+      return;
+    }
+  }
+  streams_.push_back(Stream{stream, expected, {}});
+  streams_.back().events.push_back(std::move(event));
+}
+
+eventstore::AppendRequest Transaction::build(const CommandContext& ctx, Ports& ports) const {
+  eventstore::AppendRequest request;
+  const domain::Micros now = ports.clock.now_us();
+  for (const auto& s : streams_) {
+    eventstore::StreamWrite write{s.id, s.expected, {}};
+    for (const auto& e : s.events) {
+      eventstore::EventData data;
+      data.event_id = ports.random.uuid();
+      data.type = std::string(domain::event_type(e));
+      data.schema_version = domain::kSchemaVersion;
+      data.recorded_at_us = now;
+      data.tenant = ctx.tenant;
+      data.actor = ctx.actor;
+      data.correlation_id = ctx.correlation_id;
+      data.causation_id = ctx.causation_id;
+      data.source_ip = ctx.source_ip;
+      data.payload = domain::encode_payload(e);
+      write.events.push_back(std::move(data));
+    }
+    request.streams.push_back(std::move(write));
+  }
+  for (const auto& m : messages_) {
+    request.outbox.push_back({m.id, domain::encode_outbox_message(m)});
+  }
+  return request;
+}
+
+Result<eventstore::AppendResult> commit(eventstore::EventStore& store, const CommandContext& ctx,
+                                        Ports& ports, const Transaction& tx) {
+  return store.append(tx.build(ctx, ports));
+}
+
+domain::MessageContext message_context(const CommandContext& ctx, Ports& ports,
+                                       std::string_view tenant_name, std::string_view portal_url,
+                                       std::string_view guardian_id) {
+  domain::MessageContext m;
+  m.message_id = ports.random.id();
+  m.tenant_id = ctx.tenant;
+  m.tenant_name = std::string(tenant_name);
+  m.portal_url = std::string(portal_url);
+  m.guardian_id = std::string(guardian_id);
+  m.now_us = ports.clock.now_us();
+  return m;
+}
+
+}  // namespace latchkey::commands

@@ -1,0 +1,90 @@
+// How every handler reads its write models and appends its decision.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "latchkey/commands/context.hpp"
+#include "latchkey/commands/refusals.hpp"
+#include "latchkey/domain/events.hpp"
+#include "latchkey/domain/messages.hpp"
+#include "latchkey/eventstore/event_store.hpp"
+
+namespace latchkey::commands {
+
+template <class State>
+struct Loaded {
+  State state;
+  std::uint64_t version = 0;  // 0: the stream does not exist
+  eventstore::ExpectedVersion expected() const { return eventstore::ExpectedVersion::exactly(version); }
+};
+
+Error corrupt_stream(std::string_view stream, const Error& cause);
+
+// Folds a stream into its write model (State::apply), from the first event.
+template <class State>
+Result<Loaded<State>> load(eventstore::EventStore& store, const std::string& stream) {
+  Loaded<State> loaded;
+  constexpr std::size_t kChunk = 512;
+  for (;;) {
+    auto events = store.read_stream(stream, loaded.version + 1, kChunk);
+    if (!events) return events.error();
+    for (const auto& recorded : *events) {
+      auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version,
+                                        recorded.data.payload);
+      if (!event) return corrupt_stream(stream, event.error());
+      loaded.state.apply(*event, recorded.data.recorded_at_us);
+      loaded.version = recorded.stream_version;
+    }
+    if (events->size() < kChunk) return loaded;
+  }
+}
+
+// The events and messages one decision will append, all or nothing.
+class Transaction {
+ public:
+  // Events for one stream go in the order given; the expected version of a
+  // stream is the one given with its first event.
+  void append(const std::string& stream, eventstore::ExpectedVersion expected,
+              domain::DomainEvent event);
+  void send(domain::OutboxMessage message) { messages_.push_back(std::move(message)); }
+  bool empty() const { return streams_.empty(); }
+
+  eventstore::AppendRequest build(const CommandContext& ctx, Ports& ports) const;
+
+ private:
+  struct Stream {
+    std::string id;
+    eventstore::ExpectedVersion expected;
+    std::vector<domain::DomainEvent> events;
+  };
+  std::vector<Stream> streams_;
+  std::vector<domain::OutboxMessage> messages_;
+};
+
+// Appends durably. A version clash comes back as kWrongExpectedVersion.
+Result<eventstore::AppendResult> commit(eventstore::EventStore& store, const CommandContext& ctx,
+                                        Ports& ports, const Transaction& tx);
+
+// Runs `attempt` again while it fails with a version clash (it must load
+// afresh each time); after too many clashes, refuses with kVersionConflict.
+template <class Attempt>
+auto with_retries(Attempt&& attempt) -> decltype(attempt()) {
+  constexpr int kMaxAttempts = 64;
+  for (int i = 0; i < kMaxAttempts; ++i) {
+    auto result = attempt();
+    if (result.ok() || result.error().code != eventstore::kWrongExpectedVersion) return result;
+  }
+  return make_error(refusal::kVersionConflict,
+                    "too many concurrent changes to the same records; try again");
+}
+
+Error not_found(std::string_view what);
+// The message context for a guardian in a tenant.
+domain::MessageContext message_context(const CommandContext& ctx, Ports& ports,
+                                       std::string_view tenant_name, std::string_view portal_url,
+                                       std::string_view guardian_id);
+
+}  // namespace latchkey::commands

@@ -1,0 +1,37 @@
+// Small pure helpers on bytes and text used across the domain.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace latchkey::domain {
+
+std::string base64url_encode(std::span<const std::uint8_t> bytes);
+std::string hex_encode(std::span<const std::uint8_t> bytes);
+
+// Compares in time that depends only on the lengths, never on where the
+// inputs first differ. Use it for every comparison involving a secret's hash.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// ASCII lower-casing; bytes outside A-Z are kept as they are.
+std::string ascii_lower(std::string_view s);
+
+// Strips ASCII white space at both ends.
+std::string_view trim(std::string_view s);
+
+// True when `s` is well-formed UTF-8 without control characters (C0, DEL).
+bool is_clean_utf8(std::string_view s);
+
+// A secret with a locator, as used for reset links and session tokens:
+// "<id>.<secret>". The id says where to look (a guardian); the secret is what
+// is hashed and compared. Returns nothing when the text does not have that shape.
+struct LocatedSecret {
+  std::string id;
+  std::string secret;
+};
+std::optional<LocatedSecret> split_located_secret(std::string_view token);
+
+}  // namespace latchkey::domain

@@ -1,0 +1,26 @@
+// Strict JSON encodings for plain structs.
+//
+// LATCHKEY_JSON_STRICT(Type, fields...) defines (once, in a .cpp) to_json and a from_json that
+// requires every field, with its exact JSON type, and refuses any field it does
+// not know. Decoding a stored event therefore either reproduces exactly what
+// was written or fails with a clear error; nothing is silently defaulted.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#define LATCHKEY_JSON_STRICT(Type, ...)                                                   \
+  void to_json(nlohmann::json& nlohmann_json_j, const Type& nlohmann_json_t) {    \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))              \
+  }                                                                                       \
+  void from_json(const nlohmann::json& nlohmann_json_j, Type& nlohmann_json_t) {  \
+    if (!nlohmann_json_j.is_object()) {                                                   \
+      throw nlohmann::detail::type_error::create(302, #Type " must be a JSON object",     \
+                                                 &nlohmann_json_j);                       \
+    }                                                                                     \
+    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM, __VA_ARGS__))            \
+    nlohmann::json nlohmann_json_check = nlohmann_json_t;                                 \
+    if (nlohmann_json_check.size() != nlohmann_json_j.size()) {                           \
+      throw nlohmann::detail::other_error::create(501, #Type " has an unknown field",     \
+                                                  &nlohmann_json_j);                      \
+    }                                                                                     \
+  }
