@@ -1,0 +1,116 @@
+#include "commands/harness.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace latchkey::testing {
+
+std::uint64_t Harness::given_tenant(const std::string& patch_json) {
+  auto created = handlers->create_tenant(platform(), {tenant_id, "Sunny Days Daycare"});
+  if (!created && created.error().code != "tenant_exists") {
+    ADD_FAILURE() << created.error().message;
+  }
+  if (!patch_json.empty()) {
+    auto patch = nlohmann::json::parse(patch_json);
+    auto r = handlers->configure_tenant(admin(), {&patch});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+  }
+  return head();
+}
+
+std::string Harness::given_family(const std::string& name) {
+  given_tenant();
+  auto r = handlers->register_family(staff(), {name});
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? r->id : "";
+}
+
+std::string Harness::given_guardian(const std::string& email, const std::string& phone, std::string family,
+                                    const std::string& first, const std::string& last) {
+  if (family.empty()) family = given_family(last);
+  auto r = handlers->add_guardian(staff(), {family, {first, last, email, phone, true}});
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? r->id : "";
+}
+
+std::string Harness::given_registered_guardian(const std::string& email) {
+  auto id = given_guardian(email);
+  auto r = handlers->register_portal_account(staff(), {id, kGoodPassword, ""});
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return id;
+}
+
+std::string Harness::given_session(const std::string& login, const std::string& password) {
+  auto r = handlers->log_in(anonymous(), {login, password});
+  EXPECT_TRUE(r.ok()) << r.error().code;
+  return r.ok() ? r->session_token : "";
+}
+
+std::vector<eventstore::RecordedEvent> Harness::events_since(std::uint64_t after_position) {
+  auto r = store->read_all(after_position + 1, 1'000'000);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? *r : std::vector<eventstore::RecordedEvent>{};
+}
+
+std::vector<std::string> Harness::types_since(std::uint64_t after_position) {
+  std::vector<std::string> types;
+  for (const auto& e : events_since(after_position)) types.push_back(e.data.type);
+  return types;
+}
+
+std::vector<domain::DomainEvent> Harness::decoded_since(std::uint64_t after_position) {
+  std::vector<domain::DomainEvent> out;
+  for (const auto& e : events_since(after_position)) {
+    auto d = domain::decode_event(e.data.type, e.data.schema_version, e.data.payload);
+    EXPECT_TRUE(d.ok()) << e.data.type;
+    if (d) out.push_back(*d);
+  }
+  return out;
+}
+
+std::vector<domain::OutboxMessage> Harness::outbox() {
+  std::vector<domain::OutboxMessage> out;
+  auto entries = store->read_outbox("", 1'000'000);
+  EXPECT_TRUE(entries.ok());
+  if (!entries) return out;
+  for (const auto& e : *entries) {
+    auto m = domain::decode_outbox_message(e.value);
+    EXPECT_TRUE(m.ok());
+    if (m) out.push_back(*m);
+  }
+  return out;
+}
+
+std::vector<domain::OutboxMessage> Harness::outbox_for(const std::string& to) {
+  std::vector<domain::OutboxMessage> out;
+  for (auto& m : outbox()) {
+    if (m.to == to) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string Harness::last_reset_token(const std::string& to) {
+  std::string token;
+  for (const auto& m : outbox_for(to)) {
+    if (m.kind != "reset_link") continue;
+    auto at = m.body.find("token=");
+    if (at == std::string::npos) continue;
+    auto end = m.body.find_first_of(" \n", at);
+    token = m.body.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+  }
+  return token;
+}
+
+std::string Harness::last_temporary_password(const std::string& to) {
+  std::string password;
+  for (const auto& m : outbox_for(to)) {
+    if (m.kind != "temporary_password") continue;
+    static const std::string kPrefix = "Temporary password: ";
+    auto at = m.body.find(kPrefix);
+    if (at == std::string::npos) continue;
+    auto end = m.body.find('\n', at);
+    password = m.body.substr(at + kPrefix.size(), end - at - kPrefix.size());
+  }
+  return password;
+}
+
+}  // namespace latchkey::testing
