@@ -1,1 +1,124 @@
+// Every event type round-trips through its JSON encoding, and decoding
+// refuses anything that is not exactly what an encoder writes.
 #include <gtest/gtest.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "latchkey/domain/events.hpp"
+
+namespace latchkey::domain {
+namespace {
+
+template <std::size_t... I>
+std::vector<DomainEvent> defaults(std::index_sequence<I...>) {
+  return {DomainEvent{std::in_place_index<I>}...};
+}
+
+std::vector<DomainEvent> one_of_each() {
+  return defaults(std::make_index_sequence<std::variant_size_v<DomainEvent>>{});
+}
+
+// Gives every scalar field a distinctive value, recursively.
+void fill(nlohmann::json& j, const std::string& path) {
+  for (auto& [key, value] : j.items()) {
+    const std::string here = path + "." + key;
+    if (value.is_string()) {
+      value = "v" + here;
+    } else if (value.is_boolean()) {
+      value = !value.get<bool>();
+    } else if (value.is_number_integer()) {
+      value = static_cast<std::int64_t>(here.size()) * 7 + 3;
+    } else if (value.is_array()) {
+      value = nlohmann::json::array({"a" + here, "b" + here});
+    } else if (value.is_object()) {
+      fill(value, here);
+    }
+  }
+}
+
+TEST(Events, EveryTypeHasAUniqueName) {
+  auto types = all_event_types();
+  std::set<std::string_view> unique(types.begin(), types.end());
+  EXPECT_EQ(unique.size(), types.size());
+  EXPECT_EQ(types.size(), std::variant_size_v<DomainEvent>);
+}
+
+TEST(Events, EveryTypeRoundTripsWithEveryFieldSet) {
+  for (const auto& sample : one_of_each()) {
+    const auto type = event_type(sample);
+    SCOPED_TRACE(std::string(type));
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    ASSERT_TRUE(json.is_object());
+    fill(json, "");
+    auto decoded = decode_event(type, kSchemaVersion, json.dump());
+    ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+    EXPECT_EQ(event_type(*decoded), type);
+    EXPECT_EQ(nlohmann::json::parse(encode_payload(*decoded)), json);
+  }
+}
+
+TEST(Events, DecodingRefusesAMissingField) {
+  for (const auto& sample : one_of_each()) {
+    const auto type = event_type(sample);
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    for (const auto& [key, value] : json.items()) {
+      auto without = json;
+      without.erase(key);
+      auto decoded = decode_event(type, kSchemaVersion, without.dump());
+      ASSERT_FALSE(decoded.ok()) << type << " without " << key;
+      EXPECT_EQ(decoded.error().code, "malformed_event");
+    }
+  }
+}
+
+TEST(Events, DecodingRefusesAnUnknownField) {
+  for (const auto& sample : one_of_each()) {
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    json["password"] = "hunter2";
+    auto decoded = decode_event(event_type(sample), kSchemaVersion, json.dump());
+    ASSERT_FALSE(decoded.ok()) << event_type(sample);
+    EXPECT_EQ(decoded.error().code, "malformed_event");
+    EXPECT_EQ(decoded.error().message.find("hunter2"), std::string::npos);
+  }
+}
+
+TEST(Events, DecodingRefusesAWrongType) {
+  for (const auto& sample : one_of_each()) {
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    for (const auto& [key, value] : json.items()) {
+      auto wrong = json;
+      wrong[key] = value.is_string() ? nlohmann::json(42) : nlohmann::json("text");
+      auto decoded = decode_event(event_type(sample), kSchemaVersion, wrong.dump());
+      EXPECT_FALSE(decoded.ok()) << event_type(sample) << "." << key;
+    }
+  }
+}
+
+TEST(Events, DecodingRefusesUnknownTypesVersionsAndBadJson) {
+  struct Case {
+    std::string type;
+    std::uint32_t version;
+    std::string payload;
+  };
+  const std::vector<Case> cases = {
+      {"NoSuchEvent", 1, "{}"},
+      {"FamilyRegistered", 2, R"({"family_id":"f","name":"n"})"},
+      {"FamilyRegistered", 0, R"({"family_id":"f","name":"n"})"},
+      {"FamilyRegistered", 1, R"({"family_id":"f","name":)"},
+      {"FamilyRegistered", 1, R"(["family_id","name"])"},
+      {"FamilyRegistered", 1, "null"},
+      {"FamilyRegistered", 1, ""},
+      {"FamilyRegistered", 1, R"({"family_id":"f","name":"n"} trailing)"},
+  };
+  for (const auto& c : cases) {
+    auto decoded = decode_event(c.type, c.version, c.payload);
+    ASSERT_FALSE(decoded.ok()) << c.type << " v" << c.version << " " << c.payload;
+    EXPECT_EQ(decoded.error().code, "malformed_event");
+  }
+  EXPECT_TRUE(decode_event("FamilyRegistered", 1, R"({"family_id":"f","name":"n"})").ok());
+}
+
+}  // namespace
+}  // namespace latchkey::domain
