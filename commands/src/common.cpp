@@ -6,37 +6,37 @@
 
 namespace latchkey::commands {
 
-Result<Loaded<domain::TenantState>> load_tenant(eventstore::EventStore& store, std::string_view tenant) {
-  auto loaded = load<domain::TenantState>(store, streams::tenant(tenant));
+Result<Loaded<domain::TenantState>> load_tenant(WriteModels& models, std::string_view tenant) {
+  auto loaded = models.load<domain::TenantState>(streams::tenant(tenant));
   if (loaded && !loaded->state.exists) return not_found("tenant");
   return loaded;
 }
 
-Result<Loaded<domain::FamilyState>> load_family(eventstore::EventStore& store, std::string_view tenant,
+Result<Loaded<domain::FamilyState>> load_family(WriteModels& models, std::string_view tenant,
                                                 std::string_view family_id) {
   if (domain::check_id(family_id, "family_id")) return not_found("family");
-  auto loaded = load<domain::FamilyState>(store, streams::family(tenant, family_id));
+  auto loaded = models.load<domain::FamilyState>(streams::family(tenant, family_id));
   if (loaded && !loaded->state.exists) return not_found("family");
   return loaded;
 }
 
-Result<Loaded<domain::GuardianState>> load_guardian(eventstore::EventStore& store,
+Result<Loaded<domain::GuardianState>> load_guardian(WriteModels& models,
                                                     std::string_view tenant,
                                                     std::string_view guardian_id) {
   if (domain::check_id(guardian_id, "guardian_id")) return not_found("guardian");
-  auto loaded = load<domain::GuardianState>(store, streams::guardian(tenant, guardian_id));
+  auto loaded = models.load<domain::GuardianState>(streams::guardian(tenant, guardian_id));
   if (loaded && !loaded->state.exists) return not_found("guardian");
   return loaded;
 }
 
-Result<SessionGuardian> load_session_guardian(eventstore::EventStore& store, Ports& ports,
+Result<SessionGuardian> load_session_guardian(WriteModels& models, Ports& ports,
                                               std::string_view tenant, std::string_view token) {
   auto invalid = [] {
     return make_error(refusal::kSessionInvalid, "the session is invalid or has ended; log in again");
   };
   auto located = domain::split_located_secret(token);
   if (!located) return invalid();
-  auto guardian = load_guardian(store, tenant, located->id);
+  auto guardian = load_guardian(models, tenant, located->id);
   if (!guardian) {
     if (guardian.error().code == refusal::kNotFound) return invalid();
     return guardian.error();

@@ -19,10 +19,10 @@ namespace latchkey::commands {
 namespace streams = domain::streams;
 
 // Each refuses with not_found when the aggregate does not exist.
-Result<Loaded<domain::TenantState>> load_tenant(eventstore::EventStore& store, std::string_view tenant);
-Result<Loaded<domain::FamilyState>> load_family(eventstore::EventStore& store, std::string_view tenant,
+Result<Loaded<domain::TenantState>> load_tenant(WriteModels& models, std::string_view tenant);
+Result<Loaded<domain::FamilyState>> load_family(WriteModels& models, std::string_view tenant,
                                                 std::string_view family_id);
-Result<Loaded<domain::GuardianState>> load_guardian(eventstore::EventStore& store,
+Result<Loaded<domain::GuardianState>> load_guardian(WriteModels& models,
                                                     std::string_view tenant,
                                                     std::string_view guardian_id);
 
@@ -33,7 +33,7 @@ struct SessionGuardian {
   bool must_change_password = false;
 };
 // Refuses with session_invalid for a malformed, unknown, ended or expired token.
-Result<SessionGuardian> load_session_guardian(eventstore::EventStore& store, Ports& ports,
+Result<SessionGuardian> load_session_guardian(WriteModels& models, Ports& ports,
                                               std::string_view tenant, std::string_view token);
 
 // The password_policy refusal, naming every unmet rule.

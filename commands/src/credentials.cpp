@@ -17,12 +17,12 @@ Error current_password_wrong() {
 }  // namespace
 
 Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, const ChangePassword& cmd) {
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   std::string new_hash;
   std::string verified_against;  // the hash the current password matched
   return with_retries([&]() -> Result<Accepted> {
-    auto session = load_session_guardian(store_, ports_, ctx.tenant, cmd.session_token);
+    auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     const auto& g = session->guardian.state;
     // A session opened with a temporary password proved it moments ago; any
@@ -55,10 +55,10 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
 
 Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, const ChangeLoginId& cmd) {
   if (auto e = domain::check_login_id(cmd.login_id, "login_id")) return *e;
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   return with_retries([&]() -> Result<Accepted> {
-    auto session = load_session_guardian(store_, ports_, ctx.tenant, cmd.session_token);
+    auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     if (session->must_change_password) return change_required();
     const auto& g = session->guardian.state;
@@ -70,7 +70,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
     const bool is_email = new_key == domain::login_key(g.email);
     if (!is_email && new_key != domain::login_key(current)) {
       const auto stream = streams::login(ctx.tenant, cmd.login_id);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (!registry->state.is_free_for(g.id)) {
         return make_error(refusal::kLoginIdTaken, "this login ID is already in use", "login_id");
@@ -80,7 +80,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
     // The old custom login ID is given back, unless only its case changes.
     if (!g.custom_login_id.empty() && domain::login_key(g.custom_login_id) != new_key) {
       const auto stream = streams::login(ctx.tenant, g.custom_login_id);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (registry->state.owner == g.id) {
         tx.append(stream, registry->expected(), domain::LoginIdReleased{g.custom_login_id, g.id});
@@ -111,7 +111,7 @@ Result<Accepted> CommandHandlers::set_security_question(const CommandContext& ct
   std::string answer_hash;
   std::string verified_against;
   return with_retries([&]() -> Result<Accepted> {
-    auto session = load_session_guardian(store_, ports_, ctx.tenant, cmd.session_token);
+    auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     if (session->must_change_password) return change_required();
     const auto& g = session->guardian.state;

@@ -5,7 +5,7 @@ namespace latchkey::commands {
 
 Result<Created> CommandHandlers::register_family(const CommandContext& ctx, const RegisterFamily& cmd) {
   if (auto e = domain::check_name(cmd.name, "name")) return *e;
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   const std::string family_id = ports_.random.id();
   Transaction tx;
@@ -20,12 +20,12 @@ Result<Created> CommandHandlers::add_guardian(const CommandContext& ctx, const A
   if (auto e = check_contact(cmd.contact)) return *e;
   const std::string guardian_id = ports_.random.id();
   return with_retries([&]() -> Result<Created> {
-    auto family = load_family(store_, ctx.tenant, cmd.family_id);
+    auto family = load_family(*models_, ctx.tenant, cmd.family_id);
     if (!family) return family.error();
     Transaction tx;
     if (!cmd.contact.email.empty()) {
       const auto stream = streams::login(ctx.tenant, cmd.contact.email);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (!registry->state.is_free_for(guardian_id)) {
         return make_error(refusal::kEmailTaken,
@@ -60,7 +60,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
     if (auto e = domain::check_phone(*cmd.phone, "phone")) return *e;
   }
   return with_retries([&]() -> Result<Accepted> {
-    auto guardian = load_guardian(store_, ctx.tenant, cmd.guardian_id);
+    auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     domain::GuardianContactUpdated ev{g.id, cmd.first_name.value_or(g.first_name),
@@ -76,7 +76,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
     const bool email_moves = domain::login_key(ev.email) != domain::login_key(g.email);
     if (email_moves && !ev.email.empty()) {
       const auto stream = streams::login(ctx.tenant, ev.email);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (!registry->state.is_free_for(g.id)) {
         return make_error(refusal::kEmailTaken,
@@ -86,7 +86,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
     }
     if (email_moves && !g.email.empty()) {
       const auto stream = streams::login(ctx.tenant, g.email);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (registry->state.owner == g.id) {
         tx.append(stream, registry->expected(), domain::LoginIdReleased{g.email, g.id});
@@ -94,7 +94,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
     }
     tx.append(streams::guardian(ctx.tenant, g.id), guardian->expected(), ev);
     if (email_moves) {
-      auto tenant = load_tenant(store_, ctx.tenant);
+      auto tenant = load_tenant(*models_, ctx.tenant);
       if (!tenant) return tenant.error();
       for (const auto& to : {g.email, ev.email}) {
         if (to.empty()) continue;
@@ -111,7 +111,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
 
 Result<Accepted> CommandHandlers::set_login_allowed(const CommandContext& ctx, const SetLoginAllowed& cmd) {
   return with_retries([&]() -> Result<Accepted> {
-    auto guardian = load_guardian(store_, ctx.tenant, cmd.guardian_id);
+    auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     if (g.can_log_in == cmd.allowed) return Accepted{store_.head()};
@@ -129,10 +129,10 @@ Result<Created> CommandHandlers::add_child(const CommandContext& ctx, const AddC
   if (auto e = domain::check_child_id(cmd.child.child_id, "child_id")) return *e;
   if (auto e = domain::check_name(cmd.child.first_name, "first_name")) return *e;
   if (auto e = domain::check_name(cmd.child.last_name, "last_name")) return *e;
-  auto family = load_family(store_, ctx.tenant, cmd.family_id);
+  auto family = load_family(*models_, ctx.tenant, cmd.family_id);
   if (!family) return family.error();
   const auto stream = streams::child(ctx.tenant, cmd.child.child_id);
-  auto child = load<domain::ChildState>(store_, stream);
+  auto child = models_->load<domain::ChildState>(stream);
   if (!child) return child.error();
   if (child->state.exists) {
     return make_error(refusal::kChildExists, "a child with this ID number exists", "child_id");

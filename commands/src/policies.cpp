@@ -48,7 +48,7 @@ Result<Accepted> CommandHandlers::publish_policy(const CommandContext& ctx, cons
                       "text_sha256");
   }
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     auto it = tenant->state.policies.find(cmd.policy_id);
     if (it != tenant->state.policies.end() && cmd.version <= it->second.latest_version()) {
@@ -68,17 +68,17 @@ Result<Accepted> CommandHandlers::publish_policy(const CommandContext& ctx, cons
 
 Result<Accepted> CommandHandlers::accept_policy(const CommandContext& ctx, const AcceptPolicy& cmd) {
   return with_retries([&]() -> Result<Accepted> {
-    auto session = load_session_guardian(store_, ports_, ctx.tenant, cmd.session_token);
+    auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     if (session->must_change_password) {
       return make_error(refusal::kPasswordChangeRequired, "this session may only set a new password or log out");
     }
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     auto p = tenant->state.policies.find(cmd.policy_id);
     if (p == tenant->state.policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
     const auto& g = session->guardian.state;
-    auto family = load_family(store_, ctx.tenant, g.family_id);
+    auto family = load_family(*models_, ctx.tenant, g.family_id);
     if (!family) return family.error();
     if (family->state.accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
     Transaction tx;
@@ -101,11 +101,11 @@ Result<Accepted> CommandHandlers::manually_accept_policy(const CommandContext& c
     return make_error(refusal::kInvalidInput, "the reason is at most 500 bytes of text", "reason");
   }
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     auto p = tenant->state.policies.find(cmd.policy_id);
     if (p == tenant->state.policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
-    auto family = load_family(store_, ctx.tenant, cmd.family_id);
+    auto family = load_family(*models_, ctx.tenant, cmd.family_id);
     if (!family) return family.error();
     if (family->state.accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
     Transaction tx;

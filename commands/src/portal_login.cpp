@@ -14,13 +14,13 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
     if (!seen.insert(guardian_id).second) continue;  // the MMS grid lists a parent once per child
     PortalLoginResetResult out{guardian_id, "reset", 0, ""};
     auto r = with_retries([&]() -> Result<Accepted> {
-      auto guardian = load_guardian(store_, ctx.tenant, guardian_id);
+      auto guardian = load_guardian(*models_, ctx.tenant, guardian_id);
       if (!guardian) return guardian.error();
       const auto& g = guardian->state;
       Transaction tx;
       if (!g.custom_login_id.empty()) {
         const auto stream = streams::login(ctx.tenant, g.custom_login_id);
-        auto registry = load<domain::LoginIdState>(store_, stream);
+        auto registry = models_->load<domain::LoginIdState>(stream);
         if (!registry) return registry.error();
         if (registry->state.owner == g.id) {
           tx.append(stream, registry->expected(), domain::LoginIdReleased{g.custom_login_id, g.id});
@@ -46,7 +46,7 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
 }
 
 Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx, const ClaimAccount& cmd) {
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   const auto& t = tenant->state;
   // The temporary password is drawn and hashed on every path, so that a
@@ -60,16 +60,16 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
   const auto child_stream = streams::child(ctx.tenant, cmd.child_id);
 
   return with_retries([&]() -> Result<SelfServiceDone> {
-    auto child = load<domain::ChildState>(store_, child_stream);
+    auto child = models_->load<domain::ChildState>(child_stream);
     if (!child) return child.error();
     if (!child->state.exists) return SelfServiceDone{0};
-    auto family = load_family(store_, ctx.tenant, child->state.family_id);
+    auto family = load_family(*models_, ctx.tenant, child->state.family_id);
     if (!family) return family.error();
 
     // Exact first and last name, as recorded on the contact record.
     std::optional<Loaded<domain::GuardianState>> match;
     for (const auto& gid : family->state.guardian_ids) {
-      auto g = load_guardian(store_, ctx.tenant, gid);
+      auto g = load_guardian(*models_, ctx.tenant, gid);
       if (!g) return g.error();
       if (g->state.first_name == cmd.first_name && g->state.last_name == cmd.last_name &&
           (!match || g->state.reset_required)) {
@@ -94,7 +94,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
     if (domain::check_login_id(login_id)) return rejected(gstream, match->expected(), g.id, "invalid_login_id");
     if (domain::login_key(login_id) != domain::login_key(g.email)) {
       const auto stream = streams::login(ctx.tenant, login_id);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (!registry->state.is_free_for(g.id)) return rejected(gstream, match->expected(), g.id, "login_id_taken");
       tx.append(stream, registry->expected(), domain::LoginIdReserved{login_id, g.id});

@@ -24,7 +24,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
   if (cmd.children.size() > kMaxChildren) {
     return make_error(refusal::kInvalidInput, "a registration has at most 20 children", "children");
   }
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
 
   // Everything that does not depend on other records first, and the slow
@@ -95,7 +95,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
       const std::string at = "guardians[" + std::to_string(i) + "].";
       auto reserve = [&](const std::string& login_id, const char* code, const std::string& field) -> Result<void> {
         const auto stream = streams::login(ctx.tenant, login_id);
-        auto registry = load<domain::LoginIdState>(store_, stream);
+        auto registry = models_->load<domain::LoginIdState>(stream);
         if (!registry) return registry.error();
         if (!registry->state.is_free_for(gid)) {
           return make_error(code, "this " + std::string(code == refusal::kEmailTaken ? "email" : "login ID") +
@@ -124,7 +124,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
     for (std::size_t i = 0; i < cmd.children.size(); ++i) {
       const auto& c = cmd.children[i];
       const auto stream = streams::child(ctx.tenant, c.child_id);
-      auto child = load<domain::ChildState>(store_, stream);
+      auto child = models_->load<domain::ChildState>(stream);
       if (!child) return child.error();
       if (child->state.exists) {
         return make_error(refusal::kChildExists, "a child with this ID number exists",
@@ -146,11 +146,11 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
   if (!cmd.login_id.empty()) {
     if (auto e = domain::check_login_id(cmd.login_id, "login_id")) return *e;
   }
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   std::string password_hash;  // computed once the checks pass, reused by retries
   return with_retries([&]() -> Result<Accepted> {
-    auto guardian = load_guardian(store_, ctx.tenant, cmd.guardian_id);
+    auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     if (!g.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");
@@ -172,7 +172,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
     Transaction tx;
     if (domain::login_key(login_id) != domain::login_key(g.email)) {
       const auto stream = streams::login(ctx.tenant, login_id);
-      auto registry = load<domain::LoginIdState>(store_, stream);
+      auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
       if (!registry->state.is_free_for(g.id)) {
         return make_error(refusal::kLoginIdTaken, "this login ID is already in use", "login_id");

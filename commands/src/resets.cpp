@@ -12,7 +12,7 @@ constexpr domain::Micros kSecond = domain::kMicrosPerSecond;
 
 Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx,
                                                        const RequestResetSelf& cmd) {
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   // The same work whether or not the login exists: a token is drawn and
   // hashed either way, and the answer never says which path was taken.
@@ -22,12 +22,12 @@ Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx
     return SelfServiceDone{0};
   };
   if (cmd.login.empty() || cmd.login.size() > domain::kMaxEmailBytes) return nothing();
-  auto registry = load<domain::LoginIdState>(store_, streams::login(ctx.tenant, cmd.login));
+  auto registry = models_->load<domain::LoginIdState>(streams::login(ctx.tenant, cmd.login));
   if (!registry) return registry.error();
   if (registry->state.owner.empty()) return nothing();
 
   return with_retries([&]() -> Result<SelfServiceDone> {
-    auto guardian = load_guardian(store_, ctx.tenant, registry->state.owner);
+    auto guardian = load_guardian(*models_, ctx.tenant, registry->state.owner);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     if (!g.can_log_in || g.reset_required || g.email.empty()) return nothing();
@@ -62,9 +62,9 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
   }
   const bool sms = cmd.channel == "sms";
   return with_retries([&]() -> Result<StaffResetRequested> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    auto guardian = load_guardian(store_, ctx.tenant, cmd.guardian_id);
+    auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     const auto& t = tenant->state;
@@ -120,7 +120,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
   if (cmd.new_password.size() > domain::kMaxPasswordBytes * 4) {
     return password_policy_refusal({"max_length"});
   }
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   const auto& settings = tenant->state.settings;
   const std::string token_hash = ports_.tokens.hash(cmd.token);
@@ -129,7 +129,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
   std::string new_hash;
 
   return with_retries([&]() -> Result<Accepted> {
-    auto guardian = load_guardian(store_, ctx.tenant, located->id);
+    auto guardian = load_guardian(*models_, ctx.tenant, located->id);
     if (!guardian) {
       if (guardian.error().code == refusal::kNotFound) return invalid();
       return guardian.error();
@@ -201,13 +201,13 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
 
 Result<TemporaryPasswordSent> CommandHandlers::issue_temporary_password(
     const CommandContext& ctx, const IssueTemporaryPassword& cmd) {
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
   const auto& t = tenant->state;
   const std::string password = domain::generate_temporary_password(t.settings.password_policy, ports_.random);
   std::string password_hash;
   return with_retries([&]() -> Result<TemporaryPasswordSent> {
-    auto guardian = load_guardian(store_, ctx.tenant, cmd.guardian_id);
+    auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     if (!g.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");

@@ -18,9 +18,9 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
     burn_password_check(cmd.password);
     return invalid_credentials();
   }
-  auto tenant = load_tenant(store_, ctx.tenant);
+  auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
-  auto registry = load<domain::LoginIdState>(store_, streams::login(ctx.tenant, cmd.login));
+  auto registry = models_->load<domain::LoginIdState>(streams::login(ctx.tenant, cmd.login));
   if (!registry) return registry.error();
   if (registry->state.owner.empty()) {
     burn_password_check(cmd.password);
@@ -37,7 +37,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
   };
 
   return with_retries([&]() -> Result<LoggedIn> {
-    auto guardian = load_guardian(store_, ctx.tenant, registry->state.owner);
+    auto guardian = load_guardian(*models_, ctx.tenant, registry->state.owner);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     const auto now = ports_.clock.now_us();
@@ -110,7 +110,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
 
 Result<Accepted> CommandHandlers::log_out(const CommandContext& ctx, const LogOut& cmd) {
   return with_retries([&]() -> Result<Accepted> {
-    auto session = load_session_guardian(store_, ports_, ctx.tenant, cmd.session_token);
+    auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     const auto& g = session->guardian.state;
     Transaction tx;
@@ -124,7 +124,7 @@ Result<Accepted> CommandHandlers::log_out(const CommandContext& ctx, const LogOu
 
 Result<GuardianPrincipal> CommandHandlers::authenticate_session(std::string_view tenant,
                                                                 std::string_view token) {
-  auto session = load_session_guardian(store_, ports_, tenant, token);
+  auto session = load_session_guardian(*models_, ports_, tenant, token);
   if (!session) return session.error();
   return GuardianPrincipal{session->guardian.state.id, session->session_id, session->must_change_password};
 }

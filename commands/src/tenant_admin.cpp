@@ -11,7 +11,7 @@ Result<Accepted> CommandHandlers::create_tenant(const CommandContext& ctx, const
   CommandContext scoped = ctx;
   scoped.tenant = cmd.tenant_id;
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load<domain::TenantState>(store_, streams::tenant(cmd.tenant_id));
+    auto tenant = models_->load<domain::TenantState>(streams::tenant(cmd.tenant_id));
     if (!tenant) return tenant.error();
     if (tenant->state.exists) {
       return make_error(refusal::kTenantExists, "a tenant with this id exists", "id");
@@ -28,7 +28,7 @@ Result<Accepted> CommandHandlers::create_tenant(const CommandContext& ctx, const
 Result<Accepted> CommandHandlers::configure_tenant(const CommandContext& ctx, const ConfigureTenant& cmd) {
   if (cmd.patch == nullptr) return make_error(refusal::kInvalidSetting, "no settings given");
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     domain::TenantSettings settings = tenant->state.settings;
     auto changed = domain::apply_settings_patch(settings, *cmd.patch);
@@ -49,7 +49,7 @@ Result<Accepted> CommandHandlers::add_sms_credits(const CommandContext& ctx, con
     return make_error(refusal::kInvalidInput, "amount must be between 1 and 1000000", "amount");
   }
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
@@ -69,7 +69,7 @@ Result<IssuedApiKey> CommandHandlers::issue_api_key(const CommandContext& ctx, c
   const std::string key = make_located_token(ports_, key_id);
   const std::string key_hash = ports_.tokens.hash(key);
   return with_retries([&]() -> Result<IssuedApiKey> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
@@ -82,7 +82,7 @@ Result<IssuedApiKey> CommandHandlers::issue_api_key(const CommandContext& ctx, c
 
 Result<Accepted> CommandHandlers::revoke_api_key(const CommandContext& ctx, const RevokeApiKey& cmd) {
   return with_retries([&]() -> Result<Accepted> {
-    auto tenant = load_tenant(store_, ctx.tenant);
+    auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
     auto it = tenant->state.api_keys.find(cmd.key_id);
     if (it == tenant->state.api_keys.end()) return not_found("API key");
@@ -100,7 +100,7 @@ Result<ApiKeyPrincipal> CommandHandlers::authenticate_api_key(std::string_view t
   auto invalid = [] { return make_error(refusal::kInvalidApiKey, "the API key is not valid"); };
   auto located = domain::split_located_secret(key);
   if (!located || domain::check_tenant_id(tenant)) return invalid();
-  auto state = load<domain::TenantState>(store_, streams::tenant(tenant));
+  auto state = models_->load<domain::TenantState>(streams::tenant(tenant));
   if (!state) return state.error();
   auto it = state->state.api_keys.find(located->id);
   const std::string presented = ports_.tokens.hash(key);

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +12,9 @@
 #include "latchkey/commands/context.hpp"
 #include "latchkey/commands/refusals.hpp"
 #include "latchkey/domain/events.hpp"
+#include "latchkey/domain/family.hpp"
+#include "latchkey/domain/guardian.hpp"
+#include "latchkey/domain/tenant.hpp"
 #include "latchkey/domain/messages.hpp"
 #include "latchkey/eventstore/event_store.hpp"
 
@@ -23,10 +29,9 @@ struct Loaded {
 
 Error corrupt_stream(std::string_view stream, const Error& cause);
 
-// Folds a stream into its write model (State::apply), from the first event.
+// Folds a stream into its write model (State::apply), from `from` onwards.
 template <class State>
-Result<Loaded<State>> load(eventstore::EventStore& store, const std::string& stream) {
-  Loaded<State> loaded;
+Result<void> catch_up(eventstore::EventStore& store, const std::string& stream, Loaded<State>& loaded) {
   constexpr std::size_t kChunk = 512;
   for (;;) {
     auto events = store.read_stream(stream, loaded.version + 1, kChunk);
@@ -38,9 +43,56 @@ Result<Loaded<State>> load(eventstore::EventStore& store, const std::string& str
       loaded.state.apply(*event, recorded.data.recorded_at_us);
       loaded.version = recorded.stream_version;
     }
-    if (events->size() < kChunk) return loaded;
+    if (events->size() < kChunk) return {};
   }
 }
+
+// The write models of recently used streams. Streams are append-only and a
+// write model is a pure fold of its stream, so a cached state plus the
+// events after its version is exactly the state a full read would give; a
+// load therefore reads only the stream's tail. Bounded: when a cache is full
+// an arbitrary entry is dropped (it is rebuilt from the log on next use).
+//
+// Thread safety: load() may be called from any thread.
+class WriteModels {
+ public:
+  explicit WriteModels(eventstore::EventStore& store, std::size_t max_entries_per_type = 20000)
+      : store_(store), max_entries_(max_entries_per_type) {}
+
+  template <class State>
+  Result<Loaded<State>> load(const std::string& stream) {
+    auto& cache = std::get<Cache<State>>(caches_);
+    Loaded<State> loaded;
+    {
+      std::lock_guard lock(cache.mutex);
+      if (auto it = cache.entries.find(stream); it != cache.entries.end()) loaded = it->second;
+    }
+    const std::uint64_t cached_version = loaded.version;
+    if (auto r = catch_up(store_, stream, loaded); !r) return r.error();
+    if (loaded.version != cached_version) {
+      std::lock_guard lock(cache.mutex);
+      auto& slot = cache.entries[stream];
+      if (slot.version < loaded.version) slot = loaded;
+      if (cache.entries.size() > max_entries_) cache.entries.erase(cache.entries.begin());
+    }
+    return loaded;
+  }
+
+  eventstore::EventStore& store() { return store_; }
+
+ private:
+  template <class State>
+  struct Cache {
+    std::mutex mutex;
+    std::unordered_map<std::string, Loaded<State>> entries;
+  };
+
+  eventstore::EventStore& store_;
+  std::size_t max_entries_;
+  std::tuple<Cache<domain::TenantState>, Cache<domain::FamilyState>, Cache<domain::GuardianState>,
+             Cache<domain::ChildState>, Cache<domain::LoginIdState>>
+      caches_;
+};
 
 // The events and messages one decision will append, all or nothing.
 class Transaction {

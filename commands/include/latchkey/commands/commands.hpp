@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -174,9 +175,14 @@ struct ApiKeyPrincipal {
   std::string role;
 };
 
+class WriteModels;
+
 class CommandHandlers {
  public:
   CommandHandlers(eventstore::EventStore& store, Ports ports);
+  ~CommandHandlers();
+  CommandHandlers(const CommandHandlers&) = delete;
+  CommandHandlers& operator=(const CommandHandlers&) = delete;
 
   // Tenant administration.
   Result<Accepted> create_tenant(const CommandContext& ctx, const CreateTenant& cmd);
@@ -230,6 +236,7 @@ class CommandHandlers {
 
   eventstore::EventStore& store_;
   Ports ports_;
+  std::unique_ptr<WriteModels> models_;  // cached write models of recently used streams
   std::string dummy_password_hash_;
 };
 
