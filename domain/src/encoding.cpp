@@ -1,6 +1,7 @@
 #include "latchkey/domain/encoding.hpp"
 
 #include <array>
+#include <cstdio>
 
 #include "latchkey/domain/ports.hpp"
 
@@ -121,6 +122,78 @@ std::optional<LocatedSecret> split_located_secret(std::string_view token) {
   };
   if (!url_safe(id) || !url_safe(secret)) return std::nullopt;
   return LocatedSecret{std::string(id), std::string(secret)};
+}
+
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+std::string format_time(std::int64_t micros) {
+  std::int64_t seconds = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
+  const auto millis = static_cast<int>((micros - seconds * 1'000'000) / 1000);
+  std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  const auto secs_of_day = static_cast<int>(seconds - days * 86400);
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d,
+                secs_of_day / 3600, secs_of_day / 60 % 60, secs_of_day % 60, millis);
+  return buf;
+}
+
+std::optional<std::int64_t> parse_time(std::string_view t) {
+  auto num = [&](std::size_t at, std::size_t len) -> std::optional<int> {
+    if (at + len > t.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') {
+    return std::nullopt;
+  }
+  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), s = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 ||
+      *s > 60) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  std::int64_t micros = 0;
+  if (at < t.size() && t[at] == '.') {
+    ++at;
+    int digits = 0;
+    while (at < t.size() && t[at] >= '0' && t[at] <= '9') {
+      if (digits < 6) micros = micros * 10 + (t[at] - '0');
+      ++digits;
+      ++at;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 6; ++i) micros *= 10;
+  }
+  auto rest = t.substr(at);
+  if (rest != "Z" && rest != "+00:00") return std::nullopt;
+  const std::int64_t days = days_from_civil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
+  return (days * 86400 + *h * 3600 + *mi * 60 + *s) * 1'000'000 + micros;
 }
 
 std::string Random::token(std::size_t bytes) {

@@ -94,3 +94,22 @@ TEST(Masking, KeepsJustEnoughToRecognise) {
 
 }  // namespace
 }  // namespace latchkey::domain
+
+namespace latchkey::domain {
+namespace {
+
+TEST(Time, FormatsAndParsesRfc3339) {
+  EXPECT_EQ(format_time(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_time(1'795'434'924'123'456), "2026-11-23T11:55:24.123Z");
+  EXPECT_EQ(format_time(951'782'400'000'000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(parse_time("2026-11-23T11:55:24.123456Z"), 1'795'434'924'123'456);
+  EXPECT_EQ(parse_time("2026-11-23T11:55:24Z"), 1'795'434'924'000'000);
+  EXPECT_EQ(parse_time("2000-02-29T00:00:00.000+00:00"), 951'782'400'000'000);
+  for (const char* bad : {"", "2026-11-23", "2026-13-01T00:00:00Z", "2026-11-23T10:35:24", "2026-11-23T10:35:24+01:00",
+                          "2026-11-23T10:35:24.Z"}) {
+    EXPECT_FALSE(parse_time(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace latchkey::domain

@@ -25,6 +25,11 @@ std::string_view trim(std::string_view s);
 // True when `s` is well-formed UTF-8 without control characters (C0, DEL).
 bool is_clean_utf8(std::string_view s);
 
+// RFC 3339 in UTC with milliseconds: "2026-11-23T11:38:44.123Z".
+std::string format_time(std::int64_t micros_since_epoch);
+// Parses what format_time writes, and also without fraction or with "+00:00".
+std::optional<std::int64_t> parse_time(std::string_view text);
+
 // A secret with a locator, as used for reset links and session tokens:
 // "<id>.<secret>". The id says where to look (a guardian); the secret is what
 // is hashed and compared. Returns nothing when the text does not have that shape.
