@@ -1,0 +1,87 @@
+// A projection is a fold: (its rows, one event) → writes to its rows. It has
+// a name (also its key prefix), a schema version, and a checkpoint kept by
+// the runner; it reads nothing but its own rows and the events it is given.
+//
+// Projections keep the rows they touch in memory (Rows<T>) and write the
+// changed ones when the runner ends a batch, so that a row touched by many
+// events of a batch is parsed and written once. Not thread-safe: the runner
+// calls a projection from one thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "latchkey/domain/events.hpp"
+#include "latchkey/eventstore/event_store.hpp"
+#include "latchkey/projections/read_model_db.hpp"
+
+namespace latchkey::projections {
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // Unique, and the prefix of every key it owns ("login_state/…").
+  virtual std::string_view name() const = 0;
+  // Bump when the shape of the rows changes: the runner then rebuilds it.
+  virtual std::uint32_t schema_version() const = 0;
+  virtual void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event,
+                     WriteSet& writes) = 0;
+  // Writes what apply() kept in memory; called before every commit.
+  virtual void flush(WriteSet& writes) = 0;
+  // Forgets everything in memory (after its rows were erased for a rebuild,
+  // or after a failed commit).
+  virtual void reset() = 0;
+};
+
+// The rows a projection touched recently, parsed, with the changed ones
+// marked for the next flush. Row must convert to and from JSON.
+template <class Row>
+class Rows {
+ public:
+  Rows(ReadModelDb& db, std::size_t max_cached = 200'000) : db_(db), max_cached_(max_cached) {}
+
+  // The row, or nullptr when it does not exist.
+  Row* find(const std::string& key) {
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      std::optional<Row> row;
+      auto stored = db_.get(key);
+      if (stored.ok() && stored->has_value()) row = nlohmann::json::parse(**stored).get<Row>();
+      it = cache_.emplace(key, std::move(row)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+  // The row for changing (created empty when missing); it will be written.
+  Row& change(const std::string& key) {
+    Row* row = find(key);
+    dirty_.insert(key);
+    if (row) return *row;
+    return cache_[key].emplace();
+  }
+  void flush(WriteSet& writes) {
+    for (const auto& key : dirty_) {
+      const auto& row = cache_.at(key);
+      if (row) writes.put(key, nlohmann::json(*row).dump());
+    }
+    dirty_.clear();
+    if (cache_.size() > max_cached_) cache_.clear();
+  }
+  void reset() {
+    cache_.clear();
+    dirty_.clear();
+  }
+
+ private:
+  ReadModelDb& db_;
+  std::size_t max_cached_;
+  std::unordered_map<std::string, std::optional<Row>> cache_;
+  std::unordered_set<std::string> dirty_;
+};
+
+}  // namespace latchkey::projections

@@ -1,0 +1,64 @@
+// Where read models live: a key-value store of their own (RocksDB at
+// DATA/readmodels by default), separate from the log, so that a read model
+// can be dropped and rebuilt without touching a single event.
+//
+// Writes go through a WriteSet that is committed atomically, together with
+// the checkpoints of the projections that produced it: after a crash a
+// projection's rows and its checkpoint always agree.
+//
+// Thread safety: every method may be called concurrently; a WriteSet is used
+// by one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "latchkey/result.hpp"
+
+namespace latchkey::projections {
+
+class WriteSet {
+ public:
+  virtual ~WriteSet() = default;
+  virtual void put(std::string_view key, std::string_view value) = 0;
+  virtual void erase(std::string_view key) = 0;
+  virtual std::size_t size() const = 0;
+};
+
+class ReadModelDb {
+ public:
+  virtual ~ReadModelDb() = default;
+
+  virtual Result<std::optional<std::string>> get(std::string_view key) = 0;
+  // Visits keys with `prefix` in order, starting at `start` (inclusive; ""
+  // means the prefix itself); stop by returning false.
+  virtual Result<void> scan(std::string_view prefix, std::string_view start,
+                            const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+  // The same, from the last key with `prefix` below `before` ("" = the end) backwards.
+  virtual Result<void> scan_backwards(
+      std::string_view prefix, std::string_view before,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+
+  virtual std::unique_ptr<WriteSet> begin() = 0;
+  virtual Result<void> commit(WriteSet& writes) = 0;
+  // Removes every key with `prefix` (a projection being rebuilt).
+  virtual Result<void> erase_prefix(std::string_view prefix) = 0;
+};
+
+struct ReadModelDbOptions {
+  bool read_only = false;
+  std::size_t block_cache_bytes = 64u << 20;
+};
+
+Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
+                                                        const ReadModelDbOptions& options = {});
+
+// Big-endian fixed-width numbers keep keys in numeric order.
+std::string be64(std::uint64_t v);
+std::uint64_t from_be64(std::string_view bytes);
+
+}  // namespace latchkey::projections

@@ -1,0 +1,89 @@
+// Feeds events, in global order, to every projection and commits each batch
+// of read-model writes together with every projection's checkpoint in one
+// atomic write. A crash therefore never applies an event twice or skips one:
+// on restart each projection resumes after its own checkpoint.
+//
+// At open() a projection whose stored schema version differs from its code's
+// is erased and rebuilt from the log; the others only catch up the tail.
+//
+// Thread safety: start()/stop()/rebuild() from one controlling thread;
+// applied() and wait_for() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "latchkey/eventstore/event_store.hpp"
+#include "latchkey/projections/projection.hpp"
+#include "latchkey/projections/read_model_db.hpp"
+
+namespace latchkey::projections {
+
+struct RunnerOptions {
+  std::size_t max_batch_events = 20'000;  // events per atomic read-model write (at most)
+  std::chrono::milliseconds idle_wait{500};  // how long the follower waits for new events per round
+};
+
+struct Checkpoint {
+  std::uint64_t position = 0;
+  std::uint32_t schema_version = 0;
+};
+
+class ProjectionRunner {
+ public:
+  ProjectionRunner(eventstore::EventStore& store, ReadModelDb& db,
+                   std::vector<std::unique_ptr<Projection>> projections, RunnerOptions options = {});
+  ~ProjectionRunner();
+
+  // Reads the checkpoints; rebuilds projections whose schema version changed.
+  Result<void> open();
+  // Applies every durable event up to `until` (0 = the head now) on the
+  // calling thread. `progress(applied, target)` is called after each batch.
+  Result<void> catch_up(std::uint64_t until = 0,
+                        const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
+  // Follows the log on a thread of its own until stop().
+  void start();
+  void stop();
+  // Erases one projection's rows (every one for "") and its checkpoint, so
+  // the next catch_up rebuilds it from the first event. Only while stopped.
+  Result<void> reset(std::string_view name = "");
+
+  // Every projection has applied every event up to here.
+  std::uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
+  // Waits until applied() >= position or the timeout passes; true if reached.
+  bool wait_for(std::uint64_t position, std::chrono::milliseconds timeout);
+  Checkpoint checkpoint(std::string_view name) const;
+  // The last error of the follower thread (it retries after an error).
+  std::string last_error() const;
+
+ private:
+  struct Slot {
+    std::unique_ptr<Projection> projection;
+    Checkpoint checkpoint;
+  };
+  Result<std::uint64_t> apply_batch(std::uint64_t to);
+  void publish_applied();
+  void follow();
+
+  eventstore::EventStore& store_;
+  ReadModelDb& db_;
+  std::vector<Slot> slots_;
+  RunnerOptions options_;
+  std::atomic<std::uint64_t> applied_{0};
+  mutable std::mutex mutex_;
+  std::condition_variable advanced_;
+  std::string last_error_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+std::string checkpoint_key(std::string_view projection_name);
+
+}  // namespace latchkey::projections

@@ -1,0 +1,80 @@
+// PolicyAcceptancesProjection: the published policies, who accepted which
+// version for which family (electronically or manually), and per family what
+// it has accepted.
+#include "latchkey/domain/encoding.hpp"
+#include "projections.hpp"
+#include "rows.hpp"
+
+namespace latchkey::projections {
+namespace {
+
+class PolicyAcceptancesProjection final : public Projection {
+ public:
+  explicit PolicyAcceptancesProjection(ReadModelDb& db) : policies_(db), names_(db) {}
+  std::string_view name() const override { return "policy_acceptances"; }
+  std::uint32_t schema_version() const override { return 1; }
+
+  void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event,
+             WriteSet& writes) override {
+    const auto& t = recorded.data.tenant;
+    auto accepted = [&](const std::string& family_id, const std::string& policy_id, std::int64_t version,
+                        nlohmann::json accepted_by, const std::string& method, const std::string& reason) {
+      nlohmann::json row = {{"family_id", family_id},
+                            {"policy_id", policy_id},
+                            {"version", version},
+                            {"method", method},
+                            {"accepted_by", std::move(accepted_by)},
+                            {"reason", reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason)},
+                            {"at", domain::format_time(recorded.data.recorded_at_us)},
+                            {"position", recorded.position}};
+      const auto value = row.dump();
+      writes.put(keys::acceptance(t, policy_id, version, family_id), value);
+      writes.put(keys::family_acceptance(t, family_id, policy_id, version), value);
+    };
+    std::visit(
+        [&](const auto& e) {
+          using E = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<E, domain::PolicyPublished>) {
+            auto& p = policies_.change(keys::policy(t, e.policy_id));
+            p.policy_id = e.policy_id;
+            p.title = e.title;
+            p.versions[e.version] = e.text_sha256;
+          } else if constexpr (std::is_same_v<E, domain::GuardianAdded> ||
+                               std::is_same_v<E, domain::GuardianContactUpdated>) {
+            names_.change(name_key(t, e.guardian_id)) = {"", e.first_name, e.last_name};
+          } else if constexpr (std::is_same_v<E, domain::PolicyAccepted>) {
+            const auto* n = names_.find(name_key(t, e.guardian_id));
+            const std::string who = n ? n->first_name + " " + n->last_name : "";
+            accepted(e.family_id, e.policy_id, e.version,
+                     {{"kind", "guardian"}, {"id", e.guardian_id}, {"name", who}}, "electronic", "");
+          } else if constexpr (std::is_same_v<E, domain::PolicyManuallyAccepted>) {
+            accepted(e.family_id, e.policy_id, e.version,
+                     {{"kind", "staff"}, {"id", e.staff_key_id}, {"name", e.staff_name}}, "manual", e.reason);
+          }
+        },
+        event);
+  }
+  void flush(WriteSet& writes) override {
+    policies_.flush(writes);
+    names_.flush(writes);
+  }
+  void reset() override {
+    policies_.reset();
+    names_.reset();
+  }
+
+ private:
+  static std::string name_key(std::string_view t, std::string_view g) {
+    return "policy_acceptances/g/" + std::string(t) + "/" + std::string(g);
+  }
+  Rows<domain::PolicyRecord> policies_;
+  Rows<GuardianNameRow> names_;
+};
+
+}  // namespace
+
+std::unique_ptr<Projection> make_policy_acceptances_projection(ReadModelDb& db) {
+  return std::make_unique<PolicyAcceptancesProjection>(db);
+}
+
+}  // namespace latchkey::projections

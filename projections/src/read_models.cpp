@@ -1,0 +1,335 @@
+#include "latchkey/projections/read_models.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "latchkey/domain/encoding.hpp"
+#include "projections.hpp"
+#include "rows.hpp"
+
+namespace latchkey::projections {
+namespace {
+
+Error not_found(const std::string& what) { return make_error("not_found", what + " not found"); }
+Error bad_cursor() { return make_error("invalid_input", "the cursor is not valid", "cursor"); }
+
+template <class Row>
+Result<std::optional<Row>> load_row(ReadModelDb& db, const std::string& key) {
+  auto stored = db.get(key);
+  if (!stored) return stored.error();
+  if (!stored->has_value()) return std::optional<Row>{};
+  auto j = nlohmann::json::parse(**stored, nullptr, false);
+  try {
+    return std::optional<Row>{j.get<Row>()};
+  } catch (const nlohmann::json::exception& e) {
+    return make_error("corruption", "read model row " + key + " does not decode");
+  }
+}
+
+nlohmann::json time_or_null(std::int64_t us) {
+  return us == 0 ? nlohmann::json(nullptr) : nlohmann::json(domain::format_time(us));
+}
+
+std::string hex_of(std::string_view bytes) {
+  return domain::hex_encode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+}
+
+std::optional<std::string> unhex(std::string_view hex) {
+  if (hex.size() % 2 != 0 || hex.size() > 1024) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    auto digit = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+// Cursors over position-ordered keys are the last position returned.
+std::optional<std::uint64_t> position_cursor(const std::string& cursor) {
+  if (cursor.empty()) return 0;
+  if (cursor.size() > 20 || !std::all_of(cursor.begin(), cursor.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoull(cursor);
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Projection>> make_all_projections(ReadModelDb& db) {
+  std::vector<std::unique_ptr<Projection>> all;
+  all.push_back(make_tenants_projection(db));
+  all.push_back(make_login_state_projection(db));
+  all.push_back(make_directory_projection(db));
+  all.push_back(make_session_index_projection(db));
+  all.push_back(make_policy_acceptances_projection(db));
+  all.push_back(make_sms_credits_projection(db));
+  all.push_back(make_audit_log_projection(db));
+  return all;
+}
+
+bool ReadModels::wait_for(std::uint64_t position, std::chrono::milliseconds timeout) {
+  if (runner_ == nullptr) return true;
+  return runner_->applied() >= position || runner_->wait_for(position, timeout);
+}
+
+std::uint64_t ReadModels::applied() const { return runner_ ? runner_->applied() : 0; }
+
+Result<nlohmann::json> ReadModels::guardian_card(const std::string& tenant, const std::string& guardian_id,
+                                                 const nlohmann::json* children) {
+  auto row = load_row<domain::GuardianState>(db_, keys::guardian(tenant, guardian_id));
+  if (!row) return row.error();
+  if (!row->has_value() || !(*row)->exists) return not_found("guardian");
+  const auto& g = **row;
+  const auto now = clock_.now_us();
+  nlohmann::json pending = nullptr;
+  if (const auto* r = g.pending_reset(now)) {
+    pending = {{"channel", r->channel}, {"expires_at", domain::format_time(r->expires_at_us)}};
+  }
+  const auto active = std::count_if(g.sessions.begin(), g.sessions.end(),
+                                    [now](const auto& kv) { return kv.second.expires_at_us > now; });
+  nlohmann::json card = {
+      {"id", g.id},
+      {"family_id", g.family_id},
+      {"first_name", g.first_name},
+      {"last_name", g.last_name},
+      {"email", g.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.email)},
+      {"phone", g.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.phone)},
+      {"can_log_in", g.can_log_in},
+      {"login_id", g.has_logged_in && !g.login_id().empty() ? nlohmann::json(g.login_id()) : nlohmann::json(nullptr)},
+      {"status", g.status(now)},
+      {"last_login", time_or_null(g.last_login_us)},
+      {"login_count", g.login_count},
+      {"failed_login_count", g.failed_login_count},
+      {"locked_until", g.is_locked(now) ? time_or_null(g.locked_until_us) : nlohmann::json(nullptr)},
+      {"must_change_password", g.must_change_password},
+      {"pending_reset", pending},
+      {"active_sessions", active}};
+  if (children) card["children"] = *children;
+  return card;
+}
+
+Result<nlohmann::json> ReadModels::guardian(const std::string& tenant, const std::string& guardian_id) {
+  auto name = load_row<GuardianNameRow>(db_, keys::guardian_name(tenant, guardian_id));
+  if (!name) return name.error();
+  nlohmann::json children = nlohmann::json::array();
+  if (name->has_value()) {
+    auto family = load_row<FamilyRow>(db_, keys::family(tenant, (*name)->family_id));
+    if (!family) return family.error();
+    if (family->has_value()) children = (**family).children;
+  }
+  return guardian_card(tenant, guardian_id, &children);
+}
+
+Result<nlohmann::json> ReadModels::family(const std::string& tenant, const std::string& family_id) {
+  auto row = load_row<FamilyRow>(db_, keys::family(tenant, family_id));
+  if (!row) return row.error();
+  if (!row->has_value() || (*row)->id.empty()) return not_found("family");
+  const auto& f = **row;
+  nlohmann::json guardians = nlohmann::json::array();
+  for (const auto& gid : f.guardian_ids) {
+    auto card = guardian_card(tenant, gid, nullptr);
+    if (card) guardians.push_back(std::move(*card));
+  }
+  return nlohmann::json{{"id", f.id}, {"name", f.name}, {"guardians", guardians}, {"children", f.children}};
+}
+
+Result<nlohmann::json> ReadModels::search_guardians(const std::string& tenant, const GuardianSearch& q) {
+  if (q.limit < 1 || q.limit > 500) return make_error("invalid_input", "limit is 1 to 500", "limit");
+  if (!q.letter.empty() && q.letter.size() != 1) {
+    return make_error("invalid_input", "letter is a single letter", "letter");
+  }
+  const std::string prefix = keys::name_index_prefix(tenant) + domain::ascii_lower(q.letter.empty() ? q.last_name_prefix : q.letter);
+  std::string start;
+  if (!q.cursor.empty()) {
+    auto key = unhex(q.cursor);
+    if (!key || !key->starts_with(prefix)) return bad_cursor();
+    start = *key + '\0';  // just after the last key returned
+  }
+  std::vector<std::string> ids;
+  std::string last_key;
+  bool more = false;
+  auto scanned = db_.scan(prefix, start, [&](std::string_view key, std::string_view value) {
+    if (ids.size() == q.limit) {
+      more = true;
+      return false;
+    }
+    ids.emplace_back(value);
+    last_key = std::string(key);
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& id : ids) {
+    auto card = guardian_card(tenant, id, nullptr);
+    if (card) items.push_back(std::move(*card));
+  }
+  return nlohmann::json{{"items", items}, {"next_cursor", more ? nlohmann::json(hex_of(last_key)) : nlohmann::json(nullptr)}};
+}
+
+Result<nlohmann::json> ReadModels::settings(const std::string& tenant) {
+  auto row = load_row<domain::TenantState>(db_, keys::tenant(tenant));
+  if (!row) return row.error();
+  if (!row->has_value() || !(*row)->exists) return not_found("tenant");
+  return nlohmann::json{{"tenant", (*row)->id}, {"name", (*row)->name}, {"settings", (*row)->settings}};
+}
+
+Result<nlohmann::json> ReadModels::sms_credits(const std::string& tenant, const std::string& cursor, std::size_t limit) {
+  auto after = position_cursor(cursor);
+  if (!after) return bad_cursor();
+  if (limit < 1 || limit > 1000) return make_error("invalid_input", "limit is 1 to 1000", "limit");
+  auto balance = load_row<SmsBalanceRow>(db_, keys::sms_balance(tenant));
+  if (!balance) return balance.error();
+  nlohmann::json ledger = nlohmann::json::array();
+  std::uint64_t last = 0;
+  bool more = false;
+  const auto prefix = keys::sms_ledger_prefix(tenant);
+  auto scanned = db_.scan(prefix, prefix + be64(*after + 1), [&](std::string_view key, std::string_view value) {
+    if (ledger.size() == limit) {
+      more = true;
+      return false;
+    }
+    ledger.push_back(nlohmann::json::parse(value));
+    last = from_be64(key.substr(prefix.size()));
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  return nlohmann::json{{"balance", balance->has_value() ? (*balance)->balance : 0},
+                        {"ledger", ledger},
+                        {"next_cursor", more ? nlohmann::json(std::to_string(last)) : nlohmann::json(nullptr)}};
+}
+
+Result<nlohmann::json> ReadModels::acceptances(const std::string& tenant, const std::string& policy_id,
+                                               std::int64_t version, const std::string& cursor, std::size_t limit) {
+  auto policy = load_row<domain::PolicyRecord>(db_, keys::policy(tenant, policy_id));
+  if (!policy) return policy.error();
+  if (!policy->has_value()) return not_found("policy");
+  if (limit < 1 || limit > 1000) return make_error("invalid_input", "limit is 1 to 1000", "limit");
+  std::string prefix = keys::acceptance_prefix(tenant, policy_id);
+  if (version > 0) prefix += be64(static_cast<std::uint64_t>(version));
+  std::string start;
+  if (!cursor.empty()) {
+    auto key = unhex(cursor);
+    if (!key || !key->starts_with(prefix)) return bad_cursor();
+    start = *key + '\0';
+  }
+  nlohmann::json items = nlohmann::json::array();
+  std::string last_key;
+  bool more = false;
+  auto scanned = db_.scan(prefix, start, [&](std::string_view key, std::string_view value) {
+    if (items.size() == limit) {
+      more = true;
+      return false;
+    }
+    items.push_back(nlohmann::json::parse(value));
+    last_key = std::string(key);
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  return nlohmann::json{{"policy_id", policy_id},
+                        {"title", (*policy)->title},
+                        {"items", items},
+                        {"next_cursor", more ? nlohmann::json(hex_of(last_key)) : nlohmann::json(nullptr)}};
+}
+
+Result<nlohmann::json> ReadModels::family_policies(const std::string& tenant, const std::string& family_id) {
+  auto family = load_row<FamilyRow>(db_, keys::family(tenant, family_id));
+  if (!family) return family.error();
+  if (!family->has_value() || (*family)->id.empty()) return not_found("family");
+  nlohmann::json accepted = nlohmann::json::array();
+  std::set<std::pair<std::string, std::int64_t>> done;
+  auto scanned = db_.scan(keys::family_acceptance_prefix(tenant, family_id), "",
+                          [&](std::string_view, std::string_view value) {
+                            auto a = nlohmann::json::parse(value);
+                            done.emplace(a["policy_id"].get<std::string>(), a["version"].get<std::int64_t>());
+                            accepted.push_back(std::move(a));
+                            return true;
+                          });
+  if (!scanned) return scanned.error();
+  nlohmann::json outstanding = nlohmann::json::array();
+  const auto prefix = keys::policy_prefix(tenant);
+  scanned = db_.scan(prefix, "", [&](std::string_view, std::string_view value) {
+    auto p = nlohmann::json::parse(value).get<domain::PolicyRecord>();
+    const auto latest = p.latest_version();
+    if (latest > 0 && !done.contains({p.policy_id, latest})) {
+      outstanding.push_back({{"policy_id", p.policy_id}, {"title", p.title}, {"version", latest}});
+    }
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  return nlohmann::json{{"family_id", family_id}, {"accepted", accepted}, {"outstanding", outstanding}};
+}
+
+Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQuery& q) {
+  auto after = position_cursor(q.cursor);
+  if (!after) return bad_cursor();
+  if (q.limit < 1 || q.limit > 1000) return make_error("invalid_input", "limit is 1 to 1000", "limit");
+  const std::string entries = keys::audit_prefix(tenant);
+  std::string prefix = entries;
+  bool via_index = false;
+  if (!q.subject.empty()) {
+    prefix = keys::audit_subject_prefix(tenant, q.subject);
+    via_index = true;
+  } else if (!q.actor.empty()) {
+    prefix = keys::audit_actor_prefix(tenant, q.actor);
+    via_index = true;
+  }
+  nlohmann::json items = nlohmann::json::array();
+  std::uint64_t last = 0;
+  bool more = false;
+  std::size_t examined = 0;
+  constexpr std::size_t kMaxExamined = 200'000;  // bounds the work of one page of a narrow filter
+  Error failure;
+  bool failed = false;
+  auto scanned = db_.scan(prefix, prefix + be64(*after + 1), [&](std::string_view key, std::string_view value) {
+    const std::uint64_t position = from_be64(key.substr(prefix.size()));
+    if (items.size() == q.limit || ++examined > kMaxExamined) {
+      more = true;
+      return false;
+    }
+    last = position;
+    std::string text;
+    if (via_index) {
+      auto entry = db_.get(entries + be64(position));
+      if (!entry || !entry->has_value()) {
+        failure = make_error("corruption", "audit index points at a missing entry");
+        failed = true;
+        return false;
+      }
+      text = **entry;
+    } else {
+      text = std::string(value);
+    }
+    auto e = nlohmann::json::parse(text);
+    if (!q.type.empty() && e["type"] != q.type) return true;
+    if (!q.actor.empty() && via_index && !q.subject.empty() && e["actor"]["id"] != q.actor) return true;
+    if (q.from_us != 0 || q.to_us != 0) {
+      auto at = domain::parse_time(e["at"].get<std::string>()).value_or(0);
+      if (q.from_us != 0 && at < q.from_us) return true;
+      if (q.to_us != 0 && at >= q.to_us) return true;
+    }
+    items.push_back(std::move(e));
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  if (failed) return failure;
+  return nlohmann::json{{"items", items},
+                        {"next_cursor", more ? nlohmann::json(std::to_string(last)) : nlohmann::json(nullptr)}};
+}
+
+Result<std::optional<SessionInfo>> ReadModels::session(const std::string& token_hash) {
+  auto stored = db_.get(keys::session(token_hash));
+  if (!stored) return stored.error();
+  if (!stored->has_value()) return std::optional<SessionInfo>{};
+  auto j = nlohmann::json::parse(**stored);
+  SessionInfo s{j["tenant"], j["guardian_id"], j["session_id"], j["expires_at_us"], j["must_change_password"]};
+  if (s.expires_at_us <= clock_.now_us()) return std::optional<SessionInfo>{};
+  return std::optional<SessionInfo>{std::move(s)};
+}
+
+}  // namespace latchkey::projections

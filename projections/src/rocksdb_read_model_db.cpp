@@ -1,0 +1,137 @@
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+
+#include "latchkey/projections/read_model_db.hpp"
+
+namespace latchkey::projections {
+namespace {
+
+Error storage(const rocksdb::Status& s) { return make_error("storage_error", "read models: " + s.ToString()); }
+
+class RocksWriteSet final : public WriteSet {
+ public:
+  void put(std::string_view key, std::string_view value) override {
+    batch.Put(rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  }
+  void erase(std::string_view key) override { batch.Delete(rocksdb::Slice(key.data(), key.size())); }
+  std::size_t size() const override { return static_cast<std::size_t>(batch.Count()); }
+  rocksdb::WriteBatch batch;
+};
+
+class RocksReadModelDb final : public ReadModelDb {
+ public:
+  explicit RocksReadModelDb(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+
+  Result<std::optional<std::string>> get(std::string_view key) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return storage(s);
+    return std::optional<std::string>{std::move(value)};
+  }
+
+  Result<void> scan(std::string_view prefix, std::string_view start,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    const std::string from = start.empty() ? std::string(prefix) : std::string(start);
+    for (it->Seek(from); it->Valid(); it->Next()) {
+      auto k = it->key();
+      if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+      if (!visit(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    if (!it->status().ok()) return storage(it->status());
+    return {};
+  }
+
+  Result<void> scan_backwards(std::string_view prefix, std::string_view before,
+                              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    if (before.empty()) {
+      std::string end(prefix);
+      end.push_back('\xff');
+      end.append(8, '\xff');
+      it->SeekForPrev(end);
+    } else {
+      it->SeekForPrev(rocksdb::Slice(before.data(), before.size()));
+      if (it->Valid() && it->key() == rocksdb::Slice(before.data(), before.size())) it->Prev();
+    }
+    for (; it->Valid(); it->Prev()) {
+      auto k = it->key();
+      if (!k.starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+      if (!visit(std::string_view(k.data(), k.size()), std::string_view(it->value().data(), it->value().size()))) break;
+    }
+    if (!it->status().ok()) return storage(it->status());
+    return {};
+  }
+
+  std::unique_ptr<WriteSet> begin() override { return std::make_unique<RocksWriteSet>(); }
+
+  Result<void> commit(WriteSet& writes) override {
+    // Not synced: read models are rebuilt from the log, and a lost tail is
+    // replayed from the (equally lost) checkpoint. The WAL keeps the write atomic.
+    auto s = db_->Write(rocksdb::WriteOptions(), &static_cast<RocksWriteSet&>(writes).batch);
+    if (!s.ok()) return storage(s);
+    return {};
+  }
+
+  Result<void> erase_prefix(std::string_view prefix) override {
+    std::string end(prefix);
+    // The smallest key greater than every key with this prefix.
+    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+    if (end.empty()) return make_error("invalid_input", "cannot erase an all-0xff prefix");
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(rocksdb::Slice(prefix.data(), prefix.size()), end);
+    auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok()) return storage(s);
+    return {};
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace
+
+std::string be64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::uint64_t from_be64(std::string_view bytes) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8 && i < bytes.size(); ++i) v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  return v;
+}
+
+Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
+                                                        const ReadModelDbOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = !options.read_only;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 2;
+  db_options.max_open_files = 256;
+  db_options.write_buffer_size = 32u << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (!options.read_only) std::filesystem::create_directories(path);
+  rocksdb::DB* raw = nullptr;
+  auto s = options.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path, &raw)
+                             : rocksdb::DB::Open(db_options, path, &raw);
+  if (!s.ok()) return storage(s);
+  return std::unique_ptr<ReadModelDb>(std::make_unique<RocksReadModelDb>(std::unique_ptr<rocksdb::DB>(raw)));
+}
+
+}  // namespace latchkey::projections

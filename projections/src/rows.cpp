@@ -1,0 +1,52 @@
+#include "rows.hpp"
+
+#include "latchkey/domain/encoding.hpp"
+#include "latchkey/domain/json_fields.hpp"
+#include "latchkey/projections/read_model_db.hpp"
+
+namespace latchkey::domain {
+LATCHKEY_JSON_STRICT(Session, token_hash, expires_at_us, must_change_password)
+LATCHKEY_JSON_STRICT(ResetRecord, reset_id, token_hash, channel, expires_at_us, status, wrong_answers)
+LATCHKEY_JSON_STRICT(GuardianState, exists, id, family_id, first_name, last_name, email, phone, can_log_in,
+                     custom_login_id, has_logged_in, password_hash, temporary_password_hash,
+                     temporary_password_expires_at_us, must_change_password, reset_required, security_question,
+                     security_answer_hash, last_login_us, login_count, failed_login_count, locked_until_us, resets,
+                     reset_requests_sent_us, sessions)
+LATCHKEY_JSON_STRICT(ApiKeyRecord, key_id, name, role, key_hash, revoked)
+LATCHKEY_JSON_STRICT(PolicyRecord, policy_id, title, versions)
+LATCHKEY_JSON_STRICT(TenantState, exists, id, name, settings, sms_balance, api_keys, policies)
+}  // namespace latchkey::domain
+
+namespace latchkey::projections {
+
+LATCHKEY_JSON_STRICT(ChildRow, child_id, first_name, last_name)
+LATCHKEY_JSON_STRICT(FamilyRow, id, name, guardian_ids, children)
+LATCHKEY_JSON_STRICT(GuardianNameRow, family_id, first_name, last_name)
+LATCHKEY_JSON_STRICT(GuardianSessionsRow, sessions)
+LATCHKEY_JSON_STRICT(SmsBalanceRow, balance)
+
+namespace keys {
+
+std::string name_index(std::string_view t, std::string_view last, std::string_view first, std::string_view g) {
+  std::string k = name_index_prefix(t) + domain::ascii_lower(last);
+  k += '\0';
+  k += domain::ascii_lower(first);
+  k += '\0';
+  k += g;
+  return k;
+}
+
+std::string acceptance_prefix(std::string_view t, std::string_view p) {
+  return "policy_acceptances/a/" + std::string(t) + "/" + std::string(p) + '\0';
+}
+
+std::string acceptance(std::string_view t, std::string_view p, std::int64_t version, std::string_view f) {
+  return acceptance_prefix(t, p) + be64(static_cast<std::uint64_t>(version)) + std::string(f);
+}
+
+std::string family_acceptance(std::string_view t, std::string_view f, std::string_view p, std::int64_t version) {
+  return family_acceptance_prefix(t, f) + std::string(p) + '\0' + be64(static_cast<std::uint64_t>(version));
+}
+
+}  // namespace keys
+}  // namespace latchkey::projections

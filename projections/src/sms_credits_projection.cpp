@@ -1,0 +1,50 @@
+// SmsCreditsProjection: each tenant's SMS credit balance and its ledger.
+#include "latchkey/domain/encoding.hpp"
+#include "latchkey/projections/read_model_db.hpp"
+#include "projections.hpp"
+#include "rows.hpp"
+
+namespace latchkey::projections {
+namespace {
+
+class SmsCreditsProjection final : public Projection {
+ public:
+  explicit SmsCreditsProjection(ReadModelDb& db) : balances_(db) {}
+  std::string_view name() const override { return "sms_credits"; }
+  std::uint32_t schema_version() const override { return 1; }
+
+  void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event,
+             WriteSet& writes) override {
+    const auto& t = recorded.data.tenant;
+    auto entry = [&](std::int64_t change, std::int64_t balance, const char* reason, const std::string& guardian_id) {
+      balances_.change(keys::sms_balance(t)).balance = balance;
+      const auto& a = recorded.data.actor;
+      nlohmann::json row = {{"position", recorded.position},
+                            {"at", domain::format_time(recorded.data.recorded_at_us)},
+                            {"change", change},
+                            {"balance", balance},
+                            {"reason", reason},
+                            {"guardian_id", guardian_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(guardian_id)},
+                            {"actor", {{"kind", a.kind}, {"id", a.id}, {"name", a.name}}}};
+      writes.put(keys::sms_ledger_prefix(t) + be64(recorded.position), row.dump());
+    };
+    if (const auto* added = std::get_if<domain::SmsCreditsAdded>(&event)) {
+      entry(added->amount, added->balance, "credits_added", "");
+    } else if (const auto* spent = std::get_if<domain::SmsCreditSpent>(&event)) {
+      entry(-1, spent->balance, "reset_link_sms", spent->guardian_id);
+    }
+  }
+  void flush(WriteSet& writes) override { balances_.flush(writes); }
+  void reset() override { balances_.reset(); }
+
+ private:
+  Rows<SmsBalanceRow> balances_;
+};
+
+}  // namespace
+
+std::unique_ptr<Projection> make_sms_credits_projection(ReadModelDb& db) {
+  return std::make_unique<SmsCreditsProjection>(db);
+}
+
+}  // namespace latchkey::projections
