@@ -158,7 +158,8 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
       return make_error(refusal::kAccountResetRequired,
                         "this portal login was reset; the guardian must claim the account again");
     }
-    if (g.has_credentials()) {
+    // A used temporary password leaves no credential, but the account stays.
+    if (g.has_credentials() || g.must_change_password) {
       return make_error(refusal::kAlreadyRegistered, "this guardian already has a portal account");
     }
     const std::string login_id = cmd.login_id.empty() ? g.email : cmd.login_id;

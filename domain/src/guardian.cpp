@@ -20,7 +20,9 @@ std::string GuardianState::login_id() const {
 
 std::string_view GuardianState::status(Micros now) const {
   if (reset_required) return kStatusResetRequired;
-  if (!has_credentials()) return kStatusNoAccount;
+  // A used temporary password leaves no credential, yet the account exists
+  // and waits for its new password (set in the session the password opened).
+  if (!has_credentials() && !must_change_password) return kStatusNoAccount;
   if (is_locked(now)) return kStatusLocked;
   if (must_change_password) return kStatusMustChange;
   return kStatusActive;

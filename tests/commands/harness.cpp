@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "latchkey/domain/streams.hpp"
+
 namespace latchkey::testing {
 
 std::uint64_t Harness::given_tenant(const std::string& patch_json) {
@@ -111,6 +113,40 @@ std::string Harness::last_temporary_password(const std::string& to) {
     password = m.body.substr(at + kPrefix.size(), end - at - kPrefix.size());
   }
   return password;
+}
+
+namespace {
+
+template <class State>
+State fold(eventstore::EventStore& store, const std::string& stream) {
+  State state;
+  auto events = store.read_stream(stream, 1, 1'000'000);
+  EXPECT_TRUE(events.ok());
+  if (!events) return state;
+  for (const auto& e : *events) {
+    auto d = domain::decode_event(e.data.type, e.data.schema_version, e.data.payload);
+    EXPECT_TRUE(d.ok()) << e.data.type;
+    if (d) state.apply(*d, e.data.recorded_at_us);
+  }
+  return state;
+}
+
+}  // namespace
+
+domain::GuardianState Harness::guardian_state(const std::string& guardian_id) {
+  return fold<domain::GuardianState>(*store, domain::streams::guardian(tenant_id, guardian_id));
+}
+
+domain::TenantState Harness::tenant_state() {
+  return fold<domain::TenantState>(*store, domain::streams::tenant(tenant_id));
+}
+
+domain::FamilyState Harness::family_state(const std::string& family_id) {
+  return fold<domain::FamilyState>(*store, domain::streams::family(tenant_id, family_id));
+}
+
+std::string Harness::login_owner(const std::string& login_id) {
+  return fold<domain::LoginIdState>(*store, domain::streams::login(tenant_id, login_id)).owner;
 }
 
 }  // namespace latchkey::testing

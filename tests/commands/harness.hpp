@@ -16,7 +16,10 @@
 #include "latchkey/commands/commands.hpp"
 #include "latchkey/commands/sodium_ports.hpp"
 #include "latchkey/domain/events.hpp"
+#include "latchkey/domain/family.hpp"
+#include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/messages.hpp"
+#include "latchkey/domain/tenant.hpp"
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -35,6 +38,22 @@ class FakeClock final : public domain::Clock {
 inline constexpr const char* kGoodPassword = "Correct7Horse9Staple";
 inline constexpr const char* kOtherGoodPassword = "Violet3Otter8Lantern";
 
+// "ok" for a success, else the refusal's code: EXPECT_EQ(code_of(r), "not_found").
+template <class R>
+std::string code_of(const R& result) {
+  return result.ok() ? std::string("ok") : result.error().code;
+}
+
+// The refusal's field and details; empty for a success.
+template <class R>
+std::string field_of(const R& result) {
+  return result.ok() ? std::string() : result.error().field;
+}
+template <class R>
+std::vector<std::string> details_of(const R& result) {
+  return result.ok() ? std::vector<std::string>{} : result.error().details;
+}
+
 class Harness {
  public:
   explicit Harness(bool durable = false) {
@@ -51,6 +70,7 @@ class Harness {
   commands::CommandContext platform() const { return ctx({"platform", "platform", "Platform"}); }
   commands::CommandContext admin() const { return ctx({"staff", "key-admin", "Office Admin"}); }
   commands::CommandContext staff() const { return ctx({"staff", "key-staff", "Front Desk"}); }
+  commands::CommandContext registrar() const { return ctx({"staff", "key-registrar", "Registration Form"}); }
   commands::CommandContext anonymous() const { return ctx({"system", "", "public"}); }
   commands::CommandContext as_guardian(const std::string& guardian_id) const {
     return ctx({"guardian", guardian_id, ""});
@@ -80,6 +100,21 @@ class Harness {
   std::string last_reset_token(const std::string& to);
   // The password on the "Temporary password: …" line of the last message to `to`.
   std::string last_temporary_password(const std::string& to);
+  // The write models, folded from their streams as the handlers fold them.
+  domain::GuardianState guardian_state(const std::string& guardian_id);
+  domain::TenantState tenant_state();
+  domain::FamilyState family_state(const std::string& family_id);
+  // The guardian holding a login ID (or email) in the registry; empty when free.
+  std::string login_owner(const std::string& login_id);
+  // The decoded events of one type appended after `after_position`.
+  template <class E>
+  std::vector<E> decoded_of(std::uint64_t after_position) {
+    std::vector<E> out;
+    for (const auto& e : decoded_since(after_position)) {
+      if (const auto* x = std::get_if<E>(&e)) out.push_back(*x);
+    }
+    return out;
+  }
 
   TempDir dir;
   FakeClock clock;
