@@ -122,7 +122,12 @@ RocksDbEventStore::~RocksDbEventStore() {
     stopping_ = true;
   }
   sync_cv_.notify_all();
-  if (syncer_.joinable()) syncer_.join();
+  if (syncer_.joinable()) {
+    syncer_.join();
+    // A clean close persists the memtables, so that the next open does not
+    // replay the whole write-ahead log (start-up time).
+    if (db_) db_->Flush(rocksdb::FlushOptions(), handles_);
+  }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   if (db_) db_->Close();

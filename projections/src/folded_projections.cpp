@@ -18,16 +18,19 @@ namespace {
 template <class State>
 class StreamFoldProjection final : public Projection {
  public:
-  StreamFoldProjection(ReadModelDb& db, std::string_view name, std::string_view stream_kind,
-                       std::string (*key)(std::string_view, std::string_view))
-      : rows_(db), name_(name), kind_(stream_kind), key_(key) {}
+  StreamFoldProjection(ReadModelDb& db, std::string_view name, std::uint32_t schema_version,
+                       std::string_view stream_kind, std::string (*key)(std::string_view, std::string_view),
+                       void (*trim)(State&))
+      : rows_(db), name_(name), schema_version_(schema_version), kind_(stream_kind), key_(key), trim_(trim) {}
 
   std::string_view name() const override { return name_; }
-  std::uint32_t schema_version() const override { return 1; }
+  std::uint32_t schema_version() const override { return schema_version_; }
   void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event, WriteSet&) override {
     auto subject = stream_subject(recorded.stream_id, kind_);
     if (subject.empty()) return;
-    rows_.change(key_(recorded.data.tenant, subject)).apply(event, recorded.data.recorded_at_us);
+    auto& row = rows_.change(key_(recorded.data.tenant, subject));
+    row.apply(event, recorded.data.recorded_at_us);
+    trim_(row);
   }
   void flush(WriteSet& writes) override { rows_.flush(writes); }
   void reset() override { rows_.reset(); }
@@ -35,9 +38,28 @@ class StreamFoldProjection final : public Projection {
  private:
   Rows<State> rows_;
   std::string_view name_;
+  std::uint32_t schema_version_;
   std::string_view kind_;
   std::string (*key_)(std::string_view, std::string_view);
+  void (*trim_)(State&);
 };
+
+// The read side needs to know that a credential exists, never its hash: the
+// fold only tests these for emptiness, so a marker keeps it exact while rows
+// stay small and hold no hash at all.
+constexpr const char* kPresent = "*";
+
+void trim_guardian(domain::GuardianState& g) {
+  for (auto* hash : {&g.password_hash, &g.temporary_password_hash, &g.security_answer_hash}) {
+    if (!hash->empty()) *hash = kPresent;
+  }
+  for (auto& r : g.resets) r.token_hash.clear();
+  for (auto& [id, s] : g.sessions) s.token_hash.clear();
+}
+
+void trim_tenant(domain::TenantState& t) {
+  for (auto& [id, key] : t.api_keys) key.key_hash.clear();
+}
 
 std::string guardian_key(std::string_view t, std::string_view g) { return keys::guardian(t, g); }
 std::string tenant_key(std::string_view t, std::string_view) { return keys::tenant(t); }
@@ -45,11 +67,13 @@ std::string tenant_key(std::string_view t, std::string_view) { return keys::tena
 }  // namespace
 
 std::unique_ptr<Projection> make_login_state_projection(ReadModelDb& db) {
-  return std::make_unique<StreamFoldProjection<domain::GuardianState>>(db, "login_state", "guardian", guardian_key);
+  return std::make_unique<StreamFoldProjection<domain::GuardianState>>(db, "login_state", 2, "guardian",
+                                                                      guardian_key, trim_guardian);
 }
 
 std::unique_ptr<Projection> make_tenants_projection(ReadModelDb& db) {
-  return std::make_unique<StreamFoldProjection<domain::TenantState>>(db, "tenants", "tenant", tenant_key);
+  return std::make_unique<StreamFoldProjection<domain::TenantState>>(db, "tenants", 2, "tenant", tenant_key,
+                                                                    trim_tenant);
 }
 
 }  // namespace latchkey::projections

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "latchkey/domain/encoding.hpp"
+#include "audit_lines.hpp"
 #include "projections.hpp"
 #include "rows.hpp"
 
@@ -269,8 +270,7 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
   auto after = position_cursor(q.cursor);
   if (!after) return bad_cursor();
   if (q.limit < 1 || q.limit > 1000) return make_error("invalid_input", "limit is 1 to 1000", "limit");
-  const std::string entries = keys::audit_prefix(tenant);
-  std::string prefix = entries;
+  std::string prefix = keys::audit_prefix(tenant);
   bool via_index = false;
   if (!q.subject.empty()) {
     prefix = keys::audit_subject_prefix(tenant, q.subject);
@@ -283,37 +283,35 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
   std::uint64_t last = 0;
   bool more = false;
   std::size_t examined = 0;
-  constexpr std::size_t kMaxExamined = 200'000;  // bounds the work of one page of a narrow filter
+  constexpr std::size_t kMaxExamined = 100'000;  // bounds the work of one page of a narrow filter
   Error failure;
   bool failed = false;
-  auto scanned = db_.scan(prefix, prefix + be64(*after + 1), [&](std::string_view key, std::string_view value) {
+  auto scanned = db_.scan(prefix, prefix + be64(*after + 1), [&](std::string_view key, std::string_view) {
     const std::uint64_t position = from_be64(key.substr(prefix.size()));
     if (items.size() == q.limit || ++examined > kMaxExamined) {
       more = true;
       return false;
     }
     last = position;
-    std::string text;
-    if (via_index) {
-      auto entry = db_.get(entries + be64(position));
-      if (!entry || !entry->has_value()) {
-        failure = make_error("corruption", "audit index points at a missing entry");
-        failed = true;
-        return false;
-      }
-      text = **entry;
-    } else {
-      text = std::string(value);
+    auto events = log_.read_all(position, 1);
+    if (!events || events->empty() || events->front().position != position) {
+      failure = events ? make_error("corruption", "the audit index names a position the log does not have")
+                       : events.error();
+      failed = true;
+      return false;
     }
-    auto e = nlohmann::json::parse(text);
-    if (!q.type.empty() && e["type"] != q.type) return true;
-    if (!q.actor.empty() && via_index && !q.subject.empty() && e["actor"]["id"] != q.actor) return true;
-    if (q.from_us != 0 || q.to_us != 0) {
-      auto at = domain::parse_time(e["at"].get<std::string>()).value_or(0);
-      if (q.from_us != 0 && at < q.from_us) return true;
-      if (q.to_us != 0 && at >= q.to_us) return true;
+    const auto& recorded = events->front();
+    if (!q.type.empty() && recorded.data.type != q.type) return true;
+    if (q.from_us != 0 && recorded.data.recorded_at_us < q.from_us) return true;
+    if (q.to_us != 0 && recorded.data.recorded_at_us >= q.to_us) return true;
+    if (via_index && !q.subject.empty() && !q.actor.empty() && recorded.data.actor.id != q.actor) return true;
+    auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
+    if (!event) {
+      failure = make_error("corruption", event.error().message);
+      failed = true;
+      return false;
     }
-    items.push_back(std::move(e));
+    items.push_back(audit_entry(recorded, *event));
     return true;
   });
   if (!scanned) return scanned.error();

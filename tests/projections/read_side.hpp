@@ -17,7 +17,7 @@ struct ReadSide {
                                                             options);
     auto r = runner->open();
     if (!r) throw std::runtime_error(r.error().message);
-    answers = std::make_unique<projections::ReadModels>(*db, h.clock, runner.get());
+    answers = std::make_unique<projections::ReadModels>(*db, *h.store, h.clock, runner.get());
   }
   void catch_up() {
     auto r = runner->catch_up();

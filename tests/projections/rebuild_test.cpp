@@ -201,15 +201,15 @@ TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
   ASSERT_TRUE(runner.open().ok());
   EXPECT_GT(runner.applied(), 0u);  // earlier batches were kept, not redone
   ASSERT_TRUE(runner.catch_up().ok());
-  projections::ReadModels answers(real, h.clock, &runner);
+  projections::ReadModels answers(real, *h.store, h.clock, &runner);
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
 
 // A projection whose code changed shape.
 class Reshaped final : public projections::Projection {
  public:
-  Reshaped(std::unique_ptr<projections::Projection> inner, std::uint32_t version)
-      : inner_(std::move(inner)), version_(version) {}
+  Reshaped(std::unique_ptr<projections::Projection> inner, bool bumped)
+      : inner_(std::move(inner)), version_(inner_->schema_version() + (bumped ? 1 : 0)) {}
   std::string_view name() const override { return inner_->name(); }
   std::uint32_t schema_version() const override { return version_; }
   void apply(const eventstore::RecordedEvent& r, const domain::DomainEvent& e, projections::WriteSet& w) override {
@@ -235,11 +235,11 @@ TEST(Rebuild, ASchemaVersionChangeRebuildsOnlyThatProjection) {
   first.runner.reset();
   first.answers.reset();
 
-  auto make = [&](std::uint32_t version, Reshaped** audit) {
+  auto make = [&](bool bumped, Reshaped** audit) {
     auto all = projections::make_all_projections(*first.db);
     for (auto& p : all) {
       if (p->name() == "audit") {
-        auto wrapped = std::make_unique<Reshaped>(std::move(p), version);
+        auto wrapped = std::make_unique<Reshaped>(std::move(p), bumped);
         *audit = wrapped.get();
         p = std::move(wrapped);
       }
@@ -247,20 +247,20 @@ TEST(Rebuild, ASchemaVersionChangeRebuildsOnlyThatProjection) {
     return all;
   };
   Reshaped* same = nullptr;
-  projections::ProjectionRunner unchanged(*h.store, *first.db, make(1, &same));
+  projections::ProjectionRunner unchanged(*h.store, *first.db, make(false, &same));
   ASSERT_TRUE(unchanged.open().ok());
   EXPECT_EQ(unchanged.applied(), head);  // persisted: nothing to replay at start-up
   ASSERT_TRUE(unchanged.catch_up().ok());
   EXPECT_EQ(same->applied, 0);
 
   Reshaped* bumped = nullptr;
-  projections::ProjectionRunner changed(*h.store, *first.db, make(2, &bumped));
+  projections::ProjectionRunner changed(*h.store, *first.db, make(true, &bumped));
   ASSERT_TRUE(changed.open().ok());
   EXPECT_EQ(changed.checkpoint("audit").position, 0u);
   EXPECT_EQ(changed.checkpoint("login_state").position, head);
   ASSERT_TRUE(changed.catch_up().ok());
   EXPECT_EQ(static_cast<std::uint64_t>(bumped->applied), head);
-  EXPECT_EQ(changed.checkpoint("audit").schema_version, 2u);
+  EXPECT_EQ(changed.checkpoint("audit").schema_version, bumped->schema_version());
 }
 
 }  // namespace

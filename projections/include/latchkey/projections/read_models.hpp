@@ -50,9 +50,11 @@ struct SessionInfo {
 
 class ReadModels {
  public:
+  // `log` renders audit lines (the audit read model indexes the log).
   // `runner` may be null (e.g. a read-only replay): then nothing waits.
-  ReadModels(ReadModelDb& db, const domain::Clock& clock, ProjectionRunner* runner = nullptr)
-      : db_(db), clock_(clock), runner_(runner) {}
+  ReadModels(ReadModelDb& db, eventstore::EventStore& log, const domain::Clock& clock,
+             ProjectionRunner* runner = nullptr)
+      : db_(db), log_(log), clock_(clock), runner_(runner) {}
 
   // Read your writes: waits (at most `timeout`, 5 s by default) until every
   // read model has applied `position`. False when the wait ran out.
@@ -81,6 +83,7 @@ class ReadModels {
                                        const nlohmann::json* children);
 
   ReadModelDb& db_;
+  eventstore::EventStore& log_;
   const domain::Clock& clock_;
   ProjectionRunner* runner_;
 };
