@@ -152,6 +152,25 @@ int rebuild(const std::string& dir) {
   return 0;
 }
 
+// How fast the log can be read and decoded: the ceiling of any rebuild.
+int decode(const std::string& dir) {
+  eventstore::RocksDbOptions options;
+  options.mode = eventstore::RocksDbOptions::Mode::read_only;
+  auto store = eventstore::open_rocksdb_event_store(dir + "/events", options);
+  if (!store) return fail(store.error().message);
+  const auto started = Clock::now();
+  std::uint64_t n = 0;
+  auto r = (*store)->for_each_event(1, (*store)->head(), [&](const eventstore::RecordedEvent& e) {
+    n += domain::decode_event(e.data.type, e.data.schema_version, e.data.payload).ok();
+    return true;
+  });
+  if (!r) return fail(r.error().message);
+  const double s = seconds_since(started);
+  std::printf("decode: %llu events in %.2f s: %.0f events/s\n", static_cast<unsigned long long>(n), s,
+              static_cast<double>(n) / s);
+  return 0;
+}
+
 int startup(const std::string& dir) {
   const auto started = Clock::now();
   auto store = eventstore::open_rocksdb_event_store(dir + "/events");
@@ -176,6 +195,7 @@ int main(int argc, char** argv) {
     if (cmd == "history" && argc == 5) return history(argv[2], std::stoull(argv[3]), std::stoull(argv[4]));
     if (cmd == "rebuild" && argc == 3) return rebuild(argv[2]);
     if (cmd == "startup" && argc == 3) return startup(argv[2]);
+    if (cmd == "decode" && argc == 3) return decode(argv[2]);
   } catch (const std::exception& e) {
     return fail(e.what());
   }
