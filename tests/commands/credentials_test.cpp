@@ -273,7 +273,7 @@ TEST(SetSecurityQuestion, StoresTheQuestionAndOnlyAHashOfTheNormalisedAnswer) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].question, "First pet's name?");
   EXPECT_TRUE(h.hasher.verify(ev[0].answer_hash, "mister whiskers"));
-  const auto& payload = h.events_since(before)[0].data.payload;
+  const auto payload = h.events_since(before)[0].data.payload;
   EXPECT_EQ(payload.find("Whiskers"), std::string::npos);
   EXPECT_EQ(payload.find("whiskers"), std::string::npos);
 }

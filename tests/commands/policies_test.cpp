@@ -202,7 +202,7 @@ TEST(ManuallyAcceptPolicy, RecordsTheStaffKeyNameAndReason) {
   EXPECT_EQ(ev[0].staff_key_id, "key-staff");
   EXPECT_EQ(ev[0].staff_name, "Front Desk");
   EXPECT_EQ(ev[0].reason, "signed printed form on file");
-  const auto& recorded = h.events_since(before)[0].data.actor;
+  const auto recorded = h.events_since(before)[0].data.actor;
   EXPECT_EQ(recorded.kind, "staff");
   EXPECT_EQ(recorded.id, "key-staff");
 
