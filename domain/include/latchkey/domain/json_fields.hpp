@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#define LATCHKEY_JSON_COUNT(field) +1
+
 #define LATCHKEY_JSON_STRICT(Type, ...)                                                   \
   void to_json(nlohmann::json& nlohmann_json_j, const Type& nlohmann_json_t) {    \
     NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__))              \
@@ -18,8 +20,10 @@
                                                  &nlohmann_json_j);                       \
     }                                                                                     \
     NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM, __VA_ARGS__))            \
-    nlohmann::json nlohmann_json_check = nlohmann_json_t;                                 \
-    if (nlohmann_json_check.size() != nlohmann_json_j.size()) {                           \
+    /* Every field was found (at() throws otherwise), so more keys means unknown ones. */ \
+    constexpr std::size_t latchkey_fields =                                               \
+        0 NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(LATCHKEY_JSON_COUNT, __VA_ARGS__));    \
+    if (nlohmann_json_j.size() != latchkey_fields) {                                      \
       throw nlohmann::detail::other_error::create(501, #Type " has an unknown field",     \
                                                   &nlohmann_json_j);                      \
     }                                                                                     \

@@ -27,7 +27,7 @@
 namespace latchkey::projections {
 
 struct RunnerOptions {
-  std::size_t max_batch_events = 50'000;  // events per atomic read-model write (at most)
+  std::size_t max_batch_events = 100'000;  // events per atomic read-model write (at most)
   std::chrono::milliseconds idle_wait{500};  // how long the follower waits for new events per round
 };
 
