@@ -26,7 +26,9 @@ class AuditLogProjection final : public Projection {
     writes.put(keys::audit_subject_prefix(d.tenant, subject) + pos, "");
     if (!d.actor.id.empty()) writes.put(keys::audit_actor_prefix(d.tenant, d.actor.id) + pos, "");
   }
-  void flush(WriteSet&) override {}
+  std::function<void(WriteSet&)> take_changes() override { return [](WriteSet&) {}; }
+  void trim_cache() override {}
+  std::size_t cached_rows() const override { return 0; }
   void reset() override {}
 };
 

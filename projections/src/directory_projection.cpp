@@ -42,10 +42,17 @@ class DirectoryProjection final : public Projection {
         },
         event);
   }
-  void flush(WriteSet& writes) override {
-    families_.flush(writes);
-    names_.flush(writes);
+  std::function<void(WriteSet&)> take_changes() override {
+    return [a = families_.take_changes(), b = names_.take_changes()](WriteSet& w) {
+      a(w);
+      b(w);
+    };
   }
+  void trim_cache() override {
+    families_.trim_cache();
+    names_.trim_cache();
+  }
+  std::size_t cached_rows() const override { return families_.cached() + names_.cached(); }
   void reset() override {
     families_.reset();
     names_.reset();

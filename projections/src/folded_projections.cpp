@@ -32,7 +32,9 @@ class StreamFoldProjection final : public Projection {
     row.apply(event, recorded.data.recorded_at_us);
     trim_(row);
   }
-  void flush(WriteSet& writes) override { rows_.flush(writes); }
+  std::function<void(WriteSet&)> take_changes() override { return rows_.take_changes(); }
+  void trim_cache() override { rows_.trim_cache(); }
+  std::size_t cached_rows() const override { return rows_.cached(); }
   void reset() override { rows_.reset(); }
 
  private:

@@ -54,10 +54,17 @@ class PolicyAcceptancesProjection final : public Projection {
         },
         event);
   }
-  void flush(WriteSet& writes) override {
-    policies_.flush(writes);
-    names_.flush(writes);
+  std::function<void(WriteSet&)> take_changes() override {
+    return [a = policies_.take_changes(), b = names_.take_changes()](WriteSet& w) {
+      a(w);
+      b(w);
+    };
   }
+  void trim_cache() override {
+    policies_.trim_cache();
+    names_.trim_cache();
+  }
+  std::size_t cached_rows() const override { return policies_.cached() + names_.cached(); }
   void reset() override {
     policies_.reset();
     names_.reset();

@@ -1,6 +1,7 @@
 #include "latchkey/projections/runner.hpp"
 
 #include <algorithm>
+#include <future>
 
 namespace latchkey::projections {
 
@@ -11,7 +12,7 @@ std::string checkpoint_key(std::string_view projection_name) {
 ProjectionRunner::ProjectionRunner(eventstore::EventStore& store, ReadModelDb& db,
                                    std::vector<std::unique_ptr<Projection>> projections, RunnerOptions options)
     : store_(store), db_(db), options_(options) {
-  for (auto& p : projections) slots_.push_back(Slot{std::move(p), {}});
+  for (auto& p : projections) slots_.push_back(Slot{std::move(p), {}, 0});
 }
 
 ProjectionRunner::~ProjectionRunner() { stop(); }
@@ -36,6 +37,7 @@ Result<void> ProjectionRunner::open() {
       p.reset();
     }
     slot.checkpoint = cp;
+    slot.folded = cp.position;
   }
   publish_applied();
   return {};
@@ -53,6 +55,7 @@ Result<void> ProjectionRunner::reset(std::string_view name) {
     if (auto r = db_.commit(*writes); !r) return r;
     p.reset();
     slot.checkpoint = Checkpoint{0, p.schema_version()};
+    slot.folded = 0;
   }
   if (!found) return make_error("not_found", "no projection named " + std::string(name));
   publish_applied();
@@ -70,10 +73,18 @@ void ProjectionRunner::publish_applied() {
   advanced_.notify_all();
 }
 
-Result<std::uint64_t> ProjectionRunner::apply_batch(std::uint64_t to) {
-  const std::uint64_t from = applied() + 1;
+void ProjectionRunner::forget_uncommitted() {
+  for (auto& slot : slots_) {
+    slot.projection->reset();
+    slot.folded = slot.checkpoint.position;
+  }
+}
+
+Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes) {
+  std::uint64_t from = ~std::uint64_t{0};
+  for (const auto& slot : slots_) from = std::min(from, slot.folded + 1);
+  if (slots_.empty() || from > to) return from - 1;
   to = std::min(to, from + options_.max_batch_events - 1);
-  auto writes = db_.begin();
   Error failure;
   bool failed = false;
   std::uint64_t last = from - 1;
@@ -86,43 +97,78 @@ Result<std::uint64_t> ProjectionRunner::apply_batch(std::uint64_t to) {
       return false;
     }
     for (auto& slot : slots_) {
-      if (slot.checkpoint.position < recorded.position) slot.projection->apply(recorded, *event, *writes);
+      if (slot.folded < recorded.position) slot.projection->apply(recorded, *event, writes);
     }
     last = recorded.position;
     return true;
   });
   if (!visited) return visited.error();
-  if (failed) {
-    for (auto& slot : slots_) slot.projection->reset();
-    return failure;
-  }
-  if (last < from) return last;
-  for (auto& slot : slots_) {
-    auto& p = *slot.projection;
-    p.flush(*writes);
-    nlohmann::json cp = {{"position", std::max(last, slot.checkpoint.position)},
-                         {"schema_version", p.schema_version()}};
-    writes->put(checkpoint_key(p.name()), cp.dump());
-  }
-  if (auto r = db_.commit(*writes); !r) {
-    // Nothing was written: forget what the projections kept in memory too.
-    for (auto& slot : slots_) slot.projection->reset();
-    return r.error();
-  }
-  for (auto& slot : slots_) slot.checkpoint.position = std::max(last, slot.checkpoint.position);
-  publish_applied();
+  if (failed) return failure;
+  for (auto& slot : slots_) slot.folded = std::max(slot.folded, last);
   return last;
 }
 
 Result<void> ProjectionRunner::catch_up(std::uint64_t until,
                                         const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   const std::uint64_t target = until == 0 ? store_.head() : std::min(until, store_.head());
-  while (applied() < target) {
-    auto r = apply_batch(target);
-    if (!r) return r.error();
-    if (progress) progress(*r, target);
-    if (*r < applied()) break;  // nothing more to read
+  // The batch being written by the committer, and what it will checkpoint.
+  std::future<Result<void>> in_flight;
+  std::vector<std::uint64_t> in_flight_positions;
+  auto land = [&]() -> Result<void> {
+    if (!in_flight.valid()) return {};
+    auto r = in_flight.get();
+    if (!r) return r;
+    std::uint64_t low = ~std::uint64_t{0};
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      slots_[i].checkpoint.position = std::max(slots_[i].checkpoint.position, in_flight_positions[i]);
+      low = std::min(low, slots_[i].checkpoint.position);
+    }
+    publish_applied();
+    if (progress) progress(low, target);
+    return {};
+  };
+  auto fail = [&](Error e) -> Result<void> {
+    if (in_flight.valid()) (void)in_flight.get();
+    forget_uncommitted();
+    return e;
+  };
+
+  for (;;) {
+    std::uint64_t low = ~std::uint64_t{0};
+    for (const auto& slot : slots_) low = std::min(low, slot.folded);
+    if (slots_.empty() || low >= target) break;
+
+    auto writes = db_.begin();
+    auto folded = fold(target, *writes);
+    if (!folded) return fail(folded.error());
+    if (*folded <= low) break;  // the log ended early (nothing more is durable)
+
+    std::vector<std::function<void(WriteSet&)>> jobs;
+    std::vector<std::pair<std::string, std::string>> checkpoints;
+    std::vector<std::uint64_t> positions;
+    for (auto& slot : slots_) {
+      jobs.push_back(slot.projection->take_changes());
+      nlohmann::json cp = {{"position", slot.folded}, {"schema_version", slot.projection->schema_version()}};
+      checkpoints.emplace_back(checkpoint_key(slot.projection->name()), cp.dump());
+      positions.push_back(slot.folded);
+    }
+    if (auto r = land(); !r) return fail(r.error());
+    in_flight_positions = std::move(positions);
+    in_flight = std::async(std::launch::async, [this, writes = std::move(writes), jobs = std::move(jobs),
+                                                checkpoints = std::move(checkpoints)]() -> Result<void> {
+      for (auto& job : jobs) job(*writes);
+      for (const auto& [key, value] : checkpoints) writes->put(key, value);
+      return db_.commit(*writes);
+    });
+    // Cached rows may only be dropped when nothing is in flight.
+    bool large = false;
+    for (const auto& slot : slots_) large = large || slot.projection->cached_rows() > options_.max_cached_rows;
+    if (large) {
+      if (auto r = land(); !r) return fail(r.error());
+      for (auto& slot : slots_) slot.projection->trim_cache();
+    }
   }
+  if (auto r = land(); !r) return fail(r.error());
   return {};
 }
 

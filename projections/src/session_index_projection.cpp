@@ -71,7 +71,9 @@ class SessionIndexProjection final : public Projection {
         },
         event);
   }
-  void flush(WriteSet& writes) override { sessions_.flush(writes); }
+  std::function<void(WriteSet&)> take_changes() override { return sessions_.take_changes(); }
+  void trim_cache() override { sessions_.trim_cache(); }
+  std::size_t cached_rows() const override { return sessions_.cached(); }
   void reset() override { sessions_.reset(); }
 
  private:

@@ -34,7 +34,9 @@ class SmsCreditsProjection final : public Projection {
       entry(-1, spent->balance, "reset_link_sms", spent->guardian_id);
     }
   }
-  void flush(WriteSet& writes) override { balances_.flush(writes); }
+  std::function<void(WriteSet&)> take_changes() override { return balances_.take_changes(); }
+  void trim_cache() override { balances_.trim_cache(); }
+  std::size_t cached_rows() const override { return balances_.cached(); }
   void reset() override { balances_.reset(); }
 
  private:

@@ -216,7 +216,9 @@ class Reshaped final : public projections::Projection {
     ++applied;
     inner_->apply(r, e, w);
   }
-  void flush(projections::WriteSet& w) override { inner_->flush(w); }
+  std::function<void(projections::WriteSet&)> take_changes() override { return inner_->take_changes(); }
+  void trim_cache() override { inner_->trim_cache(); }
+  std::size_t cached_rows() const override { return inner_->cached_rows(); }
   void reset() override { inner_->reset(); }
   int applied = 0;
 

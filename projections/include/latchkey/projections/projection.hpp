@@ -2,13 +2,17 @@
 // a name (also its key prefix), a schema version, and a checkpoint kept by
 // the runner; it reads nothing but its own rows and the events it is given.
 //
-// Projections keep the rows they touch in memory (Rows<T>) and write the
+// Projections keep the rows they touch in memory (Rows<T>) and hand over the
 // changed ones when the runner ends a batch, so that a row touched by many
-// events of a batch is parsed and written once. Not thread-safe: the runner
-// calls a projection from one thread.
+// events of a batch is parsed and written once. The hand-over is a copy that
+// a committer thread serialises while the projection folds the next batch.
+// Not thread-safe: the runner calls a projection from one thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
+#include <vector>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,8 +36,15 @@ class Projection {
   virtual std::uint32_t schema_version() const = 0;
   virtual void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event,
                      WriteSet& writes) = 0;
-  // Writes what apply() kept in memory; called before every commit.
-  virtual void flush(WriteSet& writes) = 0;
+  // The rows apply() changed since the last call, as a job that writes them.
+  // The job owns copies: it may run on another thread, after the projection
+  // has gone on folding.
+  virtual std::function<void(WriteSet&)> take_changes() = 0;
+  // Drops cached rows if the cache has grown large. Only called when no
+  // change taken from this projection is still waiting to be written.
+  virtual void trim_cache() = 0;
+  // How many rows it keeps in memory (the runner trims when this grows).
+  virtual std::size_t cached_rows() const = 0;
   // Forgets everything in memory (after its rows were erased for a rebuild,
   // or after a failed commit).
   virtual void reset() = 0;
@@ -64,14 +75,24 @@ class Rows {
     if (row) return *row;
     return cache_[key].emplace();
   }
-  void flush(WriteSet& writes) {
+  // See Projection::take_changes().
+  std::function<void(WriteSet&)> take_changes() {
+    std::vector<std::pair<std::string, Row>> changed;
+    changed.reserve(dirty_.size());
     for (const auto& key : dirty_) {
       const auto& row = cache_.at(key);
-      if (row) writes.put(key, nlohmann::json(*row).dump());
+      if (row) changed.emplace_back(key, *row);
     }
     dirty_.clear();
-    if (cache_.size() > max_cached_) cache_.clear();
+    return [changed = std::move(changed)](WriteSet& writes) {
+      for (const auto& [key, row] : changed) writes.put(key, nlohmann::json(row).dump());
+    };
   }
+  void trim_cache() {
+    if (cache_.size() > max_cached_ && dirty_.empty()) cache_.clear();
+  }
+  std::size_t cached() const { return cache_.size(); }
+  std::size_t max_cached() const { return max_cached_; }
   void reset() {
     cache_.clear();
     dirty_.clear();

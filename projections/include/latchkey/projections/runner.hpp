@@ -3,6 +3,11 @@
 // atomic write. A crash therefore never applies an event twice or skips one:
 // on restart each projection resumes after its own checkpoint.
 //
+// Two threads share the work of a long catch-up: while a committer thread
+// serialises and writes batch k, the calling thread folds batch k+1. Rows
+// cached in memory are only dropped when no batch is in flight, so a fold
+// never reads a row older than one still waiting to be written.
+//
 // At open() a projection whose stored schema version differs from its code's
 // is erased and rebuilt from the log; the others only catch up the tail.
 //
@@ -27,7 +32,8 @@
 namespace latchkey::projections {
 
 struct RunnerOptions {
-  std::size_t max_batch_events = 100'000;  // events per atomic read-model write (at most)
+  std::size_t max_batch_events = 50'000;  // events per atomic read-model write (at most)
+  std::size_t max_cached_rows = 400'000;  // per projection, before its cache is trimmed
   std::chrono::milliseconds idle_wait{500};  // how long the follower waits for new events per round
 };
 
@@ -66,9 +72,12 @@ class ProjectionRunner {
  private:
   struct Slot {
     std::unique_ptr<Projection> projection;
-    Checkpoint checkpoint;
+    Checkpoint checkpoint;     // committed
+    std::uint64_t folded = 0;  // applied in memory (≥ checkpoint.position)
   };
-  Result<std::uint64_t> apply_batch(std::uint64_t to);
+  // Folds events (folded, to] into memory; returns the last position folded.
+  Result<std::uint64_t> fold(std::uint64_t to, WriteSet& writes);
+  void forget_uncommitted();
   void publish_applied();
   void follow();
 
