@@ -1,6 +1,6 @@
 // The audit log's lines: an event as a sentence a person can read. Hashes
 // are never shown (and events hold no plain secret to begin with).
-#include "audit_lines.hpp"
+#include "latchkey/projections/audit_lines.hpp"
 
 #include "latchkey/domain/encoding.hpp"
 

@@ -2,7 +2,7 @@
 // actor. The lines themselves are rendered from the log when asked for
 // (audit_lines.cpp): the log is the record, the index only finds it. This
 // keeps the audit read model small (no copy of every event) and a rebuild fast.
-#include "audit_lines.hpp"
+#include "latchkey/projections/audit_lines.hpp"
 #include "latchkey/projections/read_model_db.hpp"
 #include "projections.hpp"
 #include "rows.hpp"

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "latchkey/domain/encoding.hpp"
-#include "audit_lines.hpp"
+#include "latchkey/projections/audit_lines.hpp"
 #include "projections.hpp"
 #include "rows.hpp"
 
