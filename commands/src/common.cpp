@@ -93,4 +93,13 @@ std::optional<Error> check_contact(const GuardianContact& contact) {
   return std::nullopt;
 }
 
+std::optional<Error> check_may_receive_credentials(const domain::GuardianState& guardian) {
+  if (!guardian.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");
+  if (guardian.reset_required) {
+    return make_error(refusal::kAccountResetRequired,
+                      "this portal login was reset; the guardian must claim the account again");
+  }
+  return std::nullopt;
+}
+
 }  // namespace latchkey::commands

@@ -51,4 +51,8 @@ std::string normalise_security_answer(std::string_view answer);
 
 std::optional<Error> check_contact(const GuardianContact& contact);
 
+// Refuses credentials for a guardian who may not log in (login_not_allowed)
+// or whose portal login was reset and must be claimed (account_reset_required).
+std::optional<Error> check_may_receive_credentials(const domain::GuardianState& guardian);
+
 }  // namespace latchkey::commands

@@ -153,11 +153,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
-    if (!g.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");
-    if (g.reset_required) {
-      return make_error(refusal::kAccountResetRequired,
-                        "this portal login was reset; the guardian must claim the account again");
-    }
+    if (auto e = check_may_receive_credentials(g)) return *e;
     // A used temporary password leaves no credential, but the account stays.
     if (g.has_credentials() || g.must_change_password) {
       return make_error(refusal::kAlreadyRegistered, "this guardian already has a portal account");

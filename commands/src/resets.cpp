@@ -68,11 +68,7 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
     const auto& t = tenant->state;
-    if (!g.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");
-    if (g.reset_required) {
-      return make_error(refusal::kAccountResetRequired,
-                        "this portal login was reset; the guardian must claim the account again");
-    }
+    if (auto e = check_may_receive_credentials(g)) return *e;
     if (sms) {
       if (!t.settings.sms_enabled) return make_error(refusal::kSmsDisabled, "SMS is not enabled for this tenant");
       if (g.phone.empty()) return make_error(refusal::kNoPhoneOnFile, "this guardian has no phone number on file");
@@ -210,11 +206,7 @@ Result<TemporaryPasswordSent> CommandHandlers::issue_temporary_password(
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
     const auto& g = guardian->state;
-    if (!g.can_log_in) return make_error(refusal::kLoginNotAllowed, "this guardian may not log in");
-    if (g.reset_required) {
-      return make_error(refusal::kAccountResetRequired,
-                        "this portal login was reset; the guardian must claim the account again");
-    }
+    if (auto e = check_may_receive_credentials(g)) return *e;
     if (g.email.empty()) return make_error(refusal::kNoEmailOnFile, "this guardian has no email address on file");
     if (password_hash.empty()) password_hash = ports_.passwords.hash(password);
     const auto now = ports_.clock.now_us();

@@ -61,11 +61,6 @@ class TempDir {
   std::string path_;
 };
 
-int fail(std::ostream& err, const Error& e) {
-  err << "latchkey-replay: " << e.message << "\n";
-  return 2;
-}
-
 }  // namespace
 
 int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
@@ -75,7 +70,7 @@ int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
     return usage_error(err, "as-of needs --data, --tenant, one of --time/--position and one QUERY", kAsOfUsage);
   }
   auto log = Log::open(o.get("data"));
-  if (!log) return fail(err, log.error());
+  if (!log) return report_error(err, log.error());
   auto& store = (*log)->store();
 
   std::uint64_t position = 0;
@@ -91,7 +86,7 @@ int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
       return 2;
     }
     auto e = store.read_all(position, 1);
-    if (!e || e->empty()) return fail(err, e ? make_error("not_found", "no such position") : e.error());
+    if (!e || e->empty()) return report_error(err, e ? make_error("not_found", "no such position") : e.error());
     at = e->front().data.recorded_at_us;
   } else {
     auto t = domain::parse_time(o.get("time"));
@@ -102,17 +97,17 @@ int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
       position = e.position;
       return true;
     });
-    if (!r) return fail(err, r.error());
+    if (!r) return report_error(err, r.error());
   }
 
   TempDir dir;
-  if (dir.path().empty()) return fail(err, make_error("storage_error", "cannot make a temporary directory"));
+  if (dir.path().empty()) return report_error(err, make_error("storage_error", "cannot make a temporary directory"));
   auto db = projections::open_read_model_db(dir.path() + "/readmodels");
-  if (!db) return fail(err, db.error());
+  if (!db) return report_error(err, db.error());
   projections::ProjectionRunner runner(store, **db, projections::make_all_projections(**db));
-  if (auto r = runner.open(); !r) return fail(err, r.error());
+  if (auto r = runner.open(); !r) return report_error(err, r.error());
   if (position > 0) {
-    if (auto r = runner.catch_up(position); !r) return fail(err, r.error());
+    if (auto r = runner.catch_up(position); !r) return report_error(err, r.error());
   }
   FixedClock clock(at);
   projections::ReadModels answers(**db, store, clock);
@@ -155,7 +150,7 @@ int rebuild_command(const Options& o, std::ostream& out, std::ostream& err) {
   if (o.flags.contains("help")) return out << kRebuildUsage, 0;
   if (!o.has("data")) return usage_error(err, "rebuild needs --data DIR", kRebuildUsage);
   auto log = Log::open(o.get("data"));
-  if (!log) return fail(err, log.error());
+  if (!log) return report_error(err, log.error());
   auto& store = (*log)->store();
   auto db = projections::open_read_model_db(o.get("data") + "/readmodels");
   if (!db) {
@@ -164,8 +159,8 @@ int rebuild_command(const Options& o, std::ostream& out, std::ostream& err) {
     return 2;
   }
   projections::ProjectionRunner runner(store, **db, projections::make_all_projections(**db));
-  if (auto r = runner.open(); !r) return fail(err, r.error());
-  if (auto r = runner.reset(o.get("projection")); !r) return fail(err, r.error());
+  if (auto r = runner.open(); !r) return report_error(err, r.error());
+  if (auto r = runner.reset(o.get("projection")); !r) return report_error(err, r.error());
 
   const bool terminal = &err == &std::cerr && ::isatty(2);
   const auto started = std::chrono::steady_clock::now();
@@ -185,7 +180,7 @@ int rebuild_command(const Options& o, std::ostream& out, std::ostream& err) {
   };
   auto r = runner.catch_up(0, progress);
   if (terminal) err << "\n";
-  if (!r) return fail(err, r.error());
+  if (!r) return report_error(err, r.error());
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out << "rebuilt " << (o.has("projection") ? o.get("projection") : std::string("every read model")) << ": "
       << runner.applied() << " events in " << s << " s\n";

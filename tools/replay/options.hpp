@@ -45,6 +45,8 @@ class Log {
 };
 
 int usage_error(std::ostream& err, const std::string& message, const char* usage);
+// Writes the error and returns exit code 2.
+int report_error(std::ostream& err, const Error& e);
 
 // The subcommands; each returns an exit code.
 int verify_command(const Options& o, std::ostream& out, std::ostream& err);

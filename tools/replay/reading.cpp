@@ -29,11 +29,6 @@ constexpr const char* kStatsUsage = R"(usage: latchkey-replay stats --data DIR [
 Events by type and by tenant, the number of streams, and the size on disk.
 )";
 
-int fail(std::ostream& err, const Error& e) {
-  err << "latchkey-replay: " << e.message << "\n";
-  return 2;
-}
-
 std::string actor_text(const eventstore::Actor& a) {
   if (!a.name.empty()) return a.kind + " " + a.name;
   if (!a.id.empty()) return a.kind + " " + a.id;
@@ -70,7 +65,7 @@ int history_command(const Options& o, std::ostream& out, std::ostream& err) {
                              : o.has("family") ? domain::streams::family(tenant, o.get("family"))
                                                : o.get("stream");
   auto log = Log::open(o.get("data"));
-  if (!log) return fail(err, log.error());
+  if (!log) return report_error(err, log.error());
   const bool json = o.flags.contains("json");
   if (!json) {
     out << std::left << std::setw(25) << "time" << std::setw(28) << "actor" << std::setw(26) << "event"
@@ -79,12 +74,12 @@ int history_command(const Options& o, std::ostream& out, std::ostream& err) {
   std::uint64_t version = 1, shown = 0;
   for (;;) {
     auto events = (*log)->store().read_stream(stream, version, 1000);
-    if (!events) return fail(err, events.error());
+    if (!events) return report_error(err, events.error());
     for (const auto& recorded : *events) {
       version = recorded.stream_version + 1;
       if (recorded.data.tenant != tenant) continue;  // a stream of another tenant shows nothing
       auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
-      if (!event) return fail(err, event.error());
+      if (!event) return report_error(err, event.error());
       ++shown;
       if (json) {
         out << projections::audit_entry(recorded, *event).dump() << "\n";
@@ -113,7 +108,7 @@ int export_command(const Options& o, std::ostream& out, std::ostream& err) {
   auto from = time_option(o, "from", err), to = time_option(o, "to", err);
   if (!from || !to) return 2;
   auto log = Log::open(o.get("data"));
-  if (!log) return fail(err, log.error());
+  if (!log) return report_error(err, log.error());
   if (format == "csv") {
     out << "position,at,tenant,actor_kind,actor_id,actor_name,type,subject,summary,source_ip,correlation_id\n";
   }
@@ -144,8 +139,8 @@ int export_command(const Options& o, std::ostream& out, std::ostream& err) {
     }
     return static_cast<bool>(out);
   });
-  if (!r) return fail(err, r.error());
-  if (failed) return fail(err, failure);
+  if (!r) return report_error(err, r.error());
+  if (failed) return report_error(err, failure);
   return 0;
 }
 
@@ -153,7 +148,7 @@ int stats_command(const Options& o, std::ostream& out, std::ostream& err) {
   if (o.flags.contains("help")) return out << kStatsUsage, 0;
   if (!o.has("data")) return usage_error(err, "stats needs --data DIR", kStatsUsage);
   auto log = Log::open(o.get("data"));
-  if (!log) return fail(err, log.error());
+  if (!log) return report_error(err, log.error());
   std::map<std::string, std::uint64_t> by_type, by_tenant;
   std::set<std::string> streams;
   std::int64_t first_at = 0, last_at = 0;
@@ -166,7 +161,7 @@ int stats_command(const Options& o, std::ostream& out, std::ostream& err) {
     last_at = e.data.recorded_at_us;
     return true;
   });
-  if (!r) return fail(err, r.error());
+  if (!r) return report_error(err, r.error());
   const std::filesystem::path data(o.get("data"));
   nlohmann::json stats = {{"events", store.head()},
                           {"streams", streams.size()},

@@ -76,6 +76,11 @@ int usage_error(std::ostream& err, const std::string& message, const char* usage
   return 2;
 }
 
+int report_error(std::ostream& err, const Error& e) {
+  err << "latchkey-replay: " << e.message << "\n";
+  return 2;
+}
+
 Result<std::unique_ptr<Log>> Log::open(const std::string& data_dir) {
   const std::string path = data_dir + "/events";
   if (!std::filesystem::exists(path + "/CURRENT")) {
