@@ -160,6 +160,30 @@ TEST(ReplayHistory, AGuardiansEventsAsATableAndAsJson) {
   EXPECT_EQ(replay({"history", "--data", s.data(), "--tenant", "other", "--guardian", s.ana}).code, 2);
 }
 
+TEST(ReplayHistory, AFamilysEvents) {
+  Scripted s;
+  auto r = replay({"history", "--data", s.data(), "--tenant", s.h.tenant_id, "--family", s.family, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"FamilyRegistered\""), std::string::npos);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);  // registered, two guardians linked
+}
+
+TEST(ReplayStats, CountsEventsByTypeAndTenant) {
+  Scripted s;
+  auto r = replay({"stats", "--data", s.data(), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto stats = nlohmann::json::parse(r.out);
+  EXPECT_EQ(stats["events"], s.h.head());
+  EXPECT_EQ(stats["by_tenant"][s.h.tenant_id], s.h.head());
+  EXPECT_EQ(stats["by_type"]["GuardianAdded"], 2);
+  EXPECT_EQ(stats["by_type"]["LoginSucceeded"], 1);
+  EXPECT_GT(stats["bytes_on_disk"]["events"].get<std::uint64_t>(), 0u);
+  std::uint64_t sum = 0;
+  for (const auto& [type, n] : stats["by_type"].items()) sum += n.get<std::uint64_t>();
+  EXPECT_EQ(sum, s.h.head());
+  EXPECT_EQ(replay({"stats", "--data", s.data()}).code, 0);
+}
+
 TEST(ReplayExport, NdjsonAndCsvWithTimeBounds) {
   Scripted s;
   auto nd = replay({"export", "--data", s.data(), "--tenant", s.h.tenant_id, "--format", "ndjson"});
