@@ -78,7 +78,9 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
       tx.append(stream, registry->expected(), domain::LoginIdReserved{cmd.login_id, g.id});
     }
     // The old custom login ID is given back, unless only its case changes.
-    if (!g.custom_login_id.empty() && domain::login_key(g.custom_login_id) != new_key) {
+    // The email's reservation is never given back here: it is the email's.
+    if (!g.custom_login_id.empty() && domain::login_key(g.custom_login_id) != new_key &&
+        domain::login_key(g.custom_login_id) != domain::login_key(g.email)) {
       const auto stream = streams::login(ctx.tenant, g.custom_login_id);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();

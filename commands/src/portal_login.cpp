@@ -18,7 +18,7 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
       if (!guardian) return guardian.error();
       const auto& g = guardian->state;
       Transaction tx;
-      if (!g.custom_login_id.empty()) {
+      if (!g.custom_login_id.empty() && domain::login_key(g.custom_login_id) != domain::login_key(g.email)) {
         const auto stream = streams::login(ctx.tenant, g.custom_login_id);
         auto registry = models_->load<domain::LoginIdState>(stream);
         if (!registry) return registry.error();

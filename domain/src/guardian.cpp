@@ -96,6 +96,9 @@ void GuardianState::apply(const DomainEvent& event, Micros at) {
           last_name = e.last_name;
           email = e.email;
           phone = e.phone;
+          // A custom login ID that is now the email simply follows the email:
+          // one registry entry, which is the email's.
+          if (login_key(custom_login_id) == login_key(email)) custom_login_id.clear();
         } else if constexpr (std::is_same_v<E, LoginPermissionChanged>) {
           can_log_in = e.can_log_in;
           revoke(e.revoked_sessions);

@@ -96,8 +96,14 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
       failed = true;
       return false;
     }
-    for (auto& slot : slots_) {
-      if (slot.folded < recorded.position) slot.projection->apply(recorded, *event, writes);
+    try {
+      for (auto& slot : slots_) {
+        if (slot.folded < recorded.position) slot.projection->apply(recorded, *event, writes);
+      }
+    } catch (const ReadModelError& e) {
+      failure = make_error(eventstore::kCorruption, e.what());
+      failed = true;
+      return false;
     }
     last = recorded.position;
     return true;
@@ -128,8 +134,15 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     return {};
   };
   auto fail = [&](Error e) -> Result<void> {
-    if (in_flight.valid()) (void)in_flight.get();
+    // A batch that was still being written may have landed: its checkpoints
+    // are on disk with its rows, so they count, or it would be folded twice.
+    if (in_flight.valid() && in_flight.get().ok()) {
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        slots_[i].checkpoint.position = std::max(slots_[i].checkpoint.position, in_flight_positions[i]);
+      }
+    }
     forget_uncommitted();
+    publish_applied();
     return e;
   };
 

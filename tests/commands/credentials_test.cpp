@@ -338,3 +338,28 @@ TEST(SetSecurityQuestion, RefusesAnInvalidSession) {
 
 }  // namespace
 }  // namespace latchkey::testing
+
+namespace latchkey::testing {
+namespace {
+
+TEST(ChangeLoginIdRegression, ACustomIdThatBecameTheEmailKeepsTheEmailReserved) {
+  Harness h;
+  const auto g = h.given_registered_guardian("ana@example.com");
+  auto s = h.given_session("ana@example.com");
+  ASSERT_TRUE(h.handlers->change_login_id(h.anonymous(), {s, "kim@new.org"}).ok());
+  // Staff make the custom login ID the email (in another case).
+  ASSERT_TRUE(h.handlers->update_guardian_contact(h.staff(), {g, std::nullopt, std::nullopt,
+                                                              std::string("Kim@new.org"), std::nullopt}).ok());
+  ASSERT_TRUE(h.handlers->change_login_id(h.anonymous(), {s, "kim2"}).ok());
+  // The email is still this guardian's: nobody else may take it.
+  auto taken = [&] {
+    auto other = h.handlers->add_guardian(h.staff(), {h.given_family("Other"), {"Kim", "Other", "kim@new.org", "", true}});
+    return !other.ok() && other.error().code == "email_taken";
+  };
+  EXPECT_TRUE(taken());
+  h.handlers->reset_portal_login(h.staff(), {{g}});
+  EXPECT_TRUE(taken());
+}
+
+}  // namespace
+}  // namespace latchkey::testing

@@ -227,6 +227,56 @@ class Reshaped final : public projections::Projection {
   std::uint32_t version_;
 };
 
+// Fails to read its rows at one chosen event, as a storage error would.
+class FailsOnce final : public projections::Projection {
+ public:
+  FailsOnce(std::unique_ptr<projections::Projection> inner, std::uint64_t at) : inner_(std::move(inner)), at_(at) {}
+  std::string_view name() const override { return inner_->name(); }
+  std::uint32_t schema_version() const override { return inner_->schema_version(); }
+  void apply(const eventstore::RecordedEvent& r, const domain::DomainEvent& e, projections::WriteSet& w) override {
+    if (r.position == at_ && !failed_) {
+      failed_ = true;
+      throw projections::ReadModelError("injected read failure");
+    }
+    inner_->apply(r, e, w);
+  }
+  std::function<void(projections::WriteSet&)> take_changes() override { return inner_->take_changes(); }
+  void trim_cache() override { inner_->trim_cache(); }
+  std::size_t cached_rows() const override { return inner_->cached_rows(); }
+  void reset() override { inner_->reset(); }
+
+ private:
+  std::unique_ptr<projections::Projection> inner_;
+  std::uint64_t at_;
+  bool failed_ = false;
+};
+
+TEST(Rebuild, AFoldFailureAfterALandedBatchNeitherLosesNorRepeatsIt) {
+  Harness h;
+  History history;
+  history.generate(h, 1'000, 11);
+  ReadSide reference(h, "reference");
+  reference.catch_up();
+  const auto expected = all_answers(h, *reference.answers, history).dump();
+
+  auto opened = projections::open_read_model_db(h.dir.str("failing"));
+  ASSERT_TRUE(opened.ok());
+  auto& db = **opened;
+  auto all = projections::make_all_projections(db);
+  for (auto& p : all) {
+    if (p->name() == "directory") p = std::make_unique<FailsOnce>(std::move(p), 450);
+  }
+  projections::ProjectionRunner runner(*h.store, db, std::move(all), {.max_batch_events = 200});
+  ASSERT_TRUE(runner.open().ok());
+  // Batches 1..200 and 201..400 land; the fold of 401..600 fails at 450
+  // while 201..400 may still be in flight.
+  ASSERT_FALSE(runner.catch_up().ok());
+  EXPECT_EQ(runner.applied(), 400u);
+  ASSERT_TRUE(runner.catch_up().ok());  // the retry resumes after 400, not before
+  projections::ReadModels answers(db, *h.store, h.clock, &runner);
+  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+}
+
 TEST(Rebuild, ASchemaVersionChangeRebuildsOnlyThatProjection) {
   Harness h;
   History history;

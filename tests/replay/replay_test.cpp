@@ -201,6 +201,16 @@ TEST(ReplayExport, NdjsonAndCsvWithTimeBounds) {
   EXPECT_EQ(replay({"export", "--data", s.data(), "--tenant", s.h.tenant_id, "--format", "xml"}).code, 2);
 }
 
+TEST(ReplayExport, AFailedWriteIsAnError) {
+  Scripted s;
+  std::ostream broken(nullptr);  // every write fails, like a full disk
+  std::ostringstream err;
+  EXPECT_EQ(replay::run_replay({"export", "--data", s.data(), "--tenant", s.h.tenant_id, "--format", "ndjson"},
+                               broken, err),
+            2);
+  EXPECT_NE(err.str().find("writing the export failed"), std::string::npos);
+}
+
 TEST(ReplayExport, CsvFieldsAreEscaped) {
   EXPECT_EQ(replay::csv_field("plain"), "plain");
   EXPECT_EQ(replay::csv_field("a,b"), "\"a,b\"");

@@ -141,6 +141,7 @@ int export_command(const Options& o, std::ostream& out, std::ostream& err) {
   });
   if (!r) return report_error(err, r.error());
   if (failed) return report_error(err, failure);
+  if (!out.flush()) return report_error(err, make_error("io_error", "writing the export failed (disk full?)"));
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,6 +51,14 @@ class Projection {
   virtual void reset() = 0;
 };
 
+// Thrown by Rows when a stored row cannot be read or does not decode. The
+// runner catches it around apply() and abandons the batch: a row must never
+// be taken for missing (and overwritten) because reading it failed.
+class ReadModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The rows a projection touched recently, parsed, with the changed ones
 // marked for the next flush. Row must convert to and from JSON.
 template <class Row>
@@ -63,7 +72,15 @@ class Rows {
     if (it == cache_.end()) {
       std::optional<Row> row;
       auto stored = db_.get(key);
-      if (stored.ok() && stored->has_value()) row = nlohmann::json::parse(**stored).get<Row>();
+      if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
+      if (stored->has_value()) {
+        auto json = nlohmann::json::parse(**stored, nullptr, /*allow_exceptions=*/false);
+        try {
+          row = json.template get<Row>();
+        } catch (const nlohmann::json::exception&) {
+          throw ReadModelError("read-model row " + key + " does not decode");
+        }
+      }
       it = cache_.emplace(key, std::move(row)).first;
     }
     return it->second ? &*it->second : nullptr;
