@@ -46,7 +46,7 @@ std::string lower(std::string_view s) {
 }
 
 struct Shared {
-  Handler handler;
+  AsyncHandler handler;
   ServerOptions options;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};  // requests read and not yet fully answered
@@ -104,13 +104,21 @@ class Session : public std::enable_shared_from_this<Session> {
     auto endpoint = stream_.socket().remote_endpoint(ignored);
     if (!ignored) request.source_ip = endpoint.address().to_string();
 
-    Response response;
+    // The answer may come from another thread: it is written on this
+    // connection's executor, once.
+    const bool keep_alive = message.keep_alive();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    Respond respond = [self = shared_from_this(), keep_alive, answered](Response response) {
+      if (answered->exchange(true)) return;
+      asio::dispatch(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->write(std::move(response), keep_alive && !self->shared_->stopping.load(), true);
+      });
+    };
     try {
-      response = shared_->handler(request);
+      shared_->handler(std::move(request), respond);
     } catch (const std::exception&) {
-      response = problem(500, "internal_error", "The server failed to answer.");
+      respond(problem(500, "internal_error", "The server failed to answer."));
     }
-    write(std::move(response), message.keep_alive() && !shared_->stopping.load(), true);
   }
 
   void refuse(Response response) { write(std::move(response), false, false); }
@@ -148,7 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class BeastServer final : public Server {
  public:
-  BeastServer(ServerOptions options, Handler handler)
+  BeastServer(ServerOptions options, AsyncHandler handler)
       : ioc_(options.io_threads),
         acceptor_(asio::make_strand(ioc_)),
         signals_(ioc_, SIGINT, SIGTERM),
@@ -242,6 +250,12 @@ class BeastServer final : public Server {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::bind(ServerOptions options, Handler handler) {
+  return bind(std::move(options), AsyncHandler([handler = std::move(handler)](Request request, Respond respond) {
+                respond(handler(request));
+              }));
+}
+
+Result<std::unique_ptr<Server>> Server::bind(ServerOptions options, AsyncHandler handler) {
   auto server = std::make_unique<BeastServer>(std::move(options), std::move(handler));
   if (auto r = server->listen(); !r.ok()) return r.error();
   return std::unique_ptr<Server>(std::move(server));

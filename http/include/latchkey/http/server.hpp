@@ -42,7 +42,18 @@ struct Response {
 Response problem(int status, std::string_view code, std::string_view title);
 
 // Runs on an I/O thread; must not block (post slow work elsewhere).
+// Answers on the I/O thread that read the request: only for work that never
+// blocks (health checks, metrics, cached reads).
 using Handler = std::function<Response(const Request&)>;
+
+// Delivers the answer to a request. Call it exactly once, from any thread; a
+// second call is ignored. Thread-safe.
+using Respond = std::function<void(Response)>;
+// Receives each request and answers it through `respond`, now or later and
+// from any thread: slow work (Argon2id, a durable append) goes to a worker
+// pool and the I/O thread goes on serving other connections meanwhile. If the
+// handler throws before answering, the client gets a 500.
+using AsyncHandler = std::function<void(Request, Respond)>;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
@@ -57,6 +68,8 @@ struct ServerOptions {
 class Server {
  public:
   // Binds the listening socket at once (so a bad address fails here).
+  static Result<std::unique_ptr<Server>> bind(ServerOptions options, AsyncHandler handler);
+  // The same with a handler that answers at once on the I/O thread.
   static Result<std::unique_ptr<Server>> bind(ServerOptions options, Handler handler);
   virtual ~Server() = default;
 
