@@ -123,6 +123,14 @@ json all_answers(Harness& h, projections::ReadModels& a, const History& history)
   return out;
 }
 
+// A random history, and every answer a rebuild from scratch gives about it.
+std::string given_history_and_its_answers(Harness& h, History& history, std::uint64_t events, unsigned seed) {
+  history.generate(h, events, seed);
+  ReadSide reference(h, "reference");
+  reference.catch_up();
+  return all_answers(h, *reference.answers, history).dump();
+}
+
 TEST(Rebuild, RebuiltReadModelsEqualLiveOnesOverARandomHistory) {
   Harness h;
   // Live: the runner follows the log while the history is made, in batches
@@ -177,11 +185,7 @@ class FailingDb final : public projections::ReadModelDb {
 TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
   Harness h;
   History history;
-  history.generate(h, 2'000, 7);
-
-  ReadSide reference(h, "reference");
-  reference.catch_up();
-  const auto expected = all_answers(h, *reference.answers, history).dump();
+  const auto expected = given_history_and_its_answers(h, history, 2'000, 7);
 
   auto opened = projections::open_read_model_db(h.dir.str("crashy"));
   ASSERT_TRUE(opened.ok());
@@ -254,10 +258,7 @@ class FailsOnce final : public projections::Projection {
 TEST(Rebuild, AFoldFailureAfterALandedBatchNeitherLosesNorRepeatsIt) {
   Harness h;
   History history;
-  history.generate(h, 1'000, 11);
-  ReadSide reference(h, "reference");
-  reference.catch_up();
-  const auto expected = all_answers(h, *reference.answers, history).dump();
+  const auto expected = given_history_and_its_answers(h, history, 1'000, 11);
 
   auto opened = projections::open_read_model_db(h.dir.str("failing"));
   ASSERT_TRUE(opened.ok());
