@@ -30,6 +30,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
 
   // Verification is slow; remember answers per hash across retries.
   std::map<std::string, bool> verified;
+  bool burned = false;
   auto verify = [&](const std::string& hash) {
     auto it = verified.find(hash);
     if (it == verified.end()) it = verified.emplace(hash, ports_.passwords.verify(hash, cmd.password)).first;
@@ -61,8 +62,8 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
       blocked = "no_password";
     }
     if (!blocked.empty()) {
-      if (verified.empty()) burn_password_check(cmd.password);
-      verified.emplace("", false);  // burn once per command, not per retry
+      if (!burned && verified.empty()) burn_password_check(cmd.password);  // once per command, not per retry
+      burned = true;
       return fail(blocked, g.failed_login_count);
     }
 

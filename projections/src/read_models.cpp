@@ -35,20 +35,10 @@ std::string hex_of(std::string_view bytes) {
   return domain::hex_encode({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
 }
 
+// Cursors over keys are the last key returned, in hex (at most 512 bytes).
 std::optional<std::string> unhex(std::string_view hex) {
-  if (hex.size() % 2 != 0 || hex.size() > 1024) return std::nullopt;
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    auto digit = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
+  if (hex.size() > 1024) return std::nullopt;
+  return domain::hex_decode(hex);
 }
 
 // Cursors over position-ordered keys are the last position returned.

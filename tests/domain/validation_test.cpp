@@ -113,3 +113,18 @@ TEST(Time, FormatsAndParsesRfc3339) {
 
 }  // namespace
 }  // namespace latchkey::domain
+
+namespace latchkey::domain {
+namespace {
+
+TEST(Encoding, HexRoundTripsAndRefusesNonHex) {
+  const std::uint8_t bytes[] = {0x00, 0x7f, 0xab, 0xff};
+  EXPECT_EQ(hex_decode(hex_encode(bytes)), std::string("\x00\x7f\xab\xff", 4));
+  EXPECT_EQ(hex_decode("ABff"), std::string("\xab\xff"));
+  EXPECT_EQ(hex_decode(""), std::string());
+  EXPECT_FALSE(hex_decode("abc"));
+  EXPECT_FALSE(hex_decode("zz"));
+}
+
+}  // namespace
+}  // namespace latchkey::domain

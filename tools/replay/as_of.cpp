@@ -45,22 +45,6 @@ class FixedClock final : public domain::Clock {
   domain::Micros at_;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "latchkey-as-of.XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 }  // namespace
 
 int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
@@ -100,7 +84,7 @@ int as_of_command(const Options& o, std::ostream& out, std::ostream& err) {
     if (!r) return report_error(err, r.error());
   }
 
-  TempDir dir;
+  TempDir dir("latchkey-as-of");
   if (dir.path().empty()) return report_error(err, make_error("storage_error", "cannot make a temporary directory"));
   auto db = projections::open_read_model_db(dir.path() + "/readmodels");
   if (!db) return report_error(err, db.error());

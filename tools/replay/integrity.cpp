@@ -36,15 +36,9 @@ Writes an Ed25519 secret key to FILE (mode 0600) and its public key to FILE.pub.
 std::string hex(std::span<const std::uint8_t> bytes) { return domain::hex_encode(bytes); }
 
 std::optional<std::vector<std::uint8_t>> unhex(std::string_view s) {
-  s = domain::trim(s);
-  std::vector<std::uint8_t> out(s.size() / 2);
-  std::size_t len = 0;
-  if (s.size() % 2 != 0 ||
-      sodium_hex2bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr) != 0 ||
-      len != out.size()) {
-    return std::nullopt;
-  }
-  return out;
+  auto bytes = domain::hex_decode(domain::trim(s));
+  if (!bytes) return std::nullopt;
+  return std::vector<std::uint8_t>(bytes->begin(), bytes->end());
 }
 
 std::optional<std::string> read_file(const std::string& path) {

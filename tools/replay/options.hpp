@@ -31,6 +31,20 @@ struct Options {
 std::optional<Options> parse(const std::vector<std::string>& args, const std::set<std::string>& switches,
                              std::ostream& err);
 
+// A fresh private directory under the system temp dir, removed on destruction;
+// path() is empty if it could not be made.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // The log of a data directory, opened as a secondary instance in a private
 // temporary directory (removed on destruction).
 class Log {
@@ -40,7 +54,7 @@ class Log {
   eventstore::EventStore& store() { return *store_; }
 
  private:
-  std::string secondary_dir_;
+  TempDir secondary_dir_{"latchkey-replay"};  // destroyed after the store
   std::unique_ptr<eventstore::EventStore> store_;
 };
 

@@ -87,12 +87,10 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& data_dir) {
     return make_error("not_found", "no Latchkey log at " + path);
   }
   auto log = std::unique_ptr<Log>(new Log());
-  std::string tmpl = (std::filesystem::temp_directory_path() / "latchkey-replay.XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) return make_error("storage_error", "cannot make a temporary directory");
-  log->secondary_dir_ = tmpl;
+  if (log->secondary_dir_.path().empty()) return make_error("storage_error", "cannot make a temporary directory");
   eventstore::RocksDbOptions options;
   options.mode = eventstore::RocksDbOptions::Mode::secondary;
-  options.secondary_dir = tmpl;
+  options.secondary_dir = log->secondary_dir_.path();
   auto store = eventstore::open_rocksdb_event_store(path, options);
   if (!store) return store.error();
   log->store_ = std::move(*store);
@@ -100,10 +98,16 @@ Result<std::unique_ptr<Log>> Log::open(const std::string& data_dir) {
   return log;
 }
 
-Log::~Log() {
-  store_.reset();
+Log::~Log() { store_.reset(); }
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + ".XXXXXX")).string();
+  if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+}
+
+TempDir::~TempDir() {
   std::error_code ec;
-  if (!secondary_dir_.empty()) std::filesystem::remove_all(secondary_dir_, ec);
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
 }
 
 int run_replay(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

@@ -11,6 +11,8 @@ namespace latchkey::domain {
 
 std::string base64url_encode(std::span<const std::uint8_t> bytes);
 std::string hex_encode(std::span<const std::uint8_t> bytes);
+// Lower- or upper-case hex to bytes; nothing for odd length or a non-hex digit.
+std::optional<std::string> hex_decode(std::string_view hex);
 
 // Compares in time that depends only on the lengths, never on where the
 // inputs first differ. Use it for every comparison involving a secret's hash.

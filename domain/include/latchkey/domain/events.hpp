@@ -16,12 +16,11 @@
 #include <variant>
 #include <vector>
 
+#include "latchkey/domain/ports.hpp"
 #include "latchkey/domain/settings.hpp"
 #include "latchkey/result.hpp"
 
 namespace latchkey::domain {
-
-using Micros = std::int64_t;
 
 // ---- platform ---------------------------------------------------------------
 struct PlatformKeyIssued {
