@@ -1,162 +1,213 @@
 // latchkeyd: the composition root. Reads the configuration, opens the event
-// store, makes sure the platform key exists, and serves HTTP until SIGTERM.
+// store and the read models, makes sure the platform and token keys exist,
+// wires the command handlers, the read side, the outbox dispatcher and the
+// HTTP API together, and serves until SIGTERM.
 #include <sodium.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
+#include <thread>
 
+#include "api.hpp"
+#include "config.hpp"
+#include "latchkey/commands/commands.hpp"
+#include "latchkey/commands/sodium_ports.hpp"
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "latchkey/http/server.hpp"
+#include "latchkey/notifications/dispatcher.hpp"
+#include "latchkey/projections/read_models.hpp"
+#include "latchkey/projections/runner.hpp"
 #include "platform_key.hpp"
 
 namespace {
 
-using latchkey::http::Request;
-using latchkey::http::problem;
-using latchkey::http::Response;
-
-// The server's configuration: defaults here, then LATCHKEY_* environment
-// variables, then command-line flags (highest precedence).
-struct Config {
-  std::string data_dir = "data";           // --data, LATCHKEY_DATA
-  std::string listen = "127.0.0.1:8080";   // --listen, LATCHKEY_LISTEN
-  int io_threads = 2;                      // --io-threads, LATCHKEY_IO_THREADS
+// The log message as a JSON string body (quotes, backslashes and control
+// characters escaped), so that every log line is one valid JSON object.
+class JsonMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      if (c == '"' || c == '\\') {
+        dest.push_back('\\');
+        dest.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
+        dest.append(esc, esc + sizeof esc);
+      } else {
+        dest.push_back(c);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessage>(); }
 };
 
-constexpr const char* kUsage = R"(latchkeyd: the Latchkey server
-
-usage: latchkeyd [--data DIR] [--listen HOST:PORT] [--io-threads N]
-
-  --data DIR          where the event store lives; created if missing
-                      (env LATCHKEY_DATA, default ./data)
-  --listen HOST:PORT  address to serve HTTP on; port 0 picks a free port
-                      (env LATCHKEY_LISTEN, default 127.0.0.1:8080)
-  --io-threads N      HTTP I/O threads (env LATCHKEY_IO_THREADS, default 2)
-  --help              this text
-
-On first start with an empty DIR it prints the platform key once and writes
-it to DIR/platform.key (mode 0600). SIGTERM or SIGINT shuts down gracefully.
-)";
-
-bool parse_config(int argc, char** argv, Config& config) {
-  if (const char* v = std::getenv("LATCHKEY_DATA")) config.data_dir = v;
-  if (const char* v = std::getenv("LATCHKEY_LISTEN")) config.listen = v;
-  if (const char* v = std::getenv("LATCHKEY_IO_THREADS")) config.io_threads = std::atoi(v);
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (arg == "--data") {
-      config.data_dir = value();
-    } else if (arg == "--listen") {
-      config.listen = value();
-    } else if (arg == "--io-threads") {
-      config.io_threads = std::stoi(value());
-    } else {
-      throw std::invalid_argument("unknown option " + arg);
-    }
-  }
-  if (config.io_threads < 1 || config.io_threads > 64) {
-    throw std::invalid_argument("--io-threads must be 1 to 64");
-  }
-  return true;
+void set_up_logging(const std::string& level) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<JsonMessage>('*').set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
+  spdlog::set_formatter(std::move(formatter));
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
 }
 
-Response json(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-Response route(const Request& request, latchkey::eventstore::EventStore& store) {
-  std::string_view path = request.target;
-  path = path.substr(0, path.find('?'));
-  auto only_get = [&](auto answer) {
-    if (request.method != "GET") {
-      Response r = problem(405, "method_not_allowed", "This route only answers GET.");
-      r.headers.emplace_back("Allow", "GET");
-      return r;
-    }
-    return answer();
-  };
-  if (path == "/healthz") return only_get([] { return json(200, R"({"status":"ok"})"); });
-  if (path == "/readyz") {
-    return only_get([&] {
-      return json(200, R"({"status":"ready","position":)" + std::to_string(store.head()) + "}");
-    });
-  }
-  if (path == "/metrics") {
-    return only_get([&] {
-      Response r = json(200, "# HELP latchkey_log_head_position Last durable position of the log.\n"
-                             "# TYPE latchkey_log_head_position gauge\n"
-                             "latchkey_log_head_position " +
-                                 std::to_string(store.head()) + "\n");
-      r.content_type = "text/plain; version=0.0.4";
-      return r;
-    });
-  }
-  return problem(404, "not_found", "No such route.");
+std::string file_target(const std::string& transport, const std::string& flag) {
+  if (transport.rfind("file:", 0) == 0 && transport.size() > 5) return transport.substr(5);
+  throw std::invalid_argument(flag + " must be file:PATH (SMTP and webhooks arrive with issue 6)");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})",
-                      spdlog::pattern_time_type::utc);
-  Config config;
+  latchkey::app::Config config;
   try {
-    parse_config(argc, argv, config);
+    if (!latchkey::app::parse_config(argc, argv, config)) return 0;  // --help
   } catch (const std::exception& e) {
-    std::cerr << "latchkeyd: " << e.what() << "\n\n" << kUsage;
+    std::cerr << "latchkeyd: " << e.what() << "\n\n" << latchkey::app::kUsage;
     return 2;
   }
+  set_up_logging(config.log_level);
   if (sodium_init() < 0) {
     spdlog::critical("libsodium failed to initialise");
     return 1;
   }
+  namespace fs = std::filesystem;
+  using namespace latchkey;
 
-  std::filesystem::create_directories(config.data_dir);
-  auto store = latchkey::eventstore::open_rocksdb_event_store(
-      (std::filesystem::path(config.data_dir) / "events").string());
+  auto hash_cost = commands::parse_hash_cost(config.password_hash_cost);
+  if (!hash_cost.ok()) {
+    std::cerr << "latchkeyd: --password-hash-cost must be interactive, moderate or test\n";
+    return 2;
+  }
+  if (*hash_cost == commands::HashCost::test && !config.dev_clock) {
+    std::cerr << "latchkeyd: --password-hash-cost test is for tests only and needs --dev-clock\n";
+    return 2;
+  }
+  std::string mail_path, sms_path;
+  try {
+    const std::string default_outbox = "file:" + (fs::path(config.data_dir) / "outbox.jsonl").string();
+    mail_path = file_target(config.mail.empty() ? default_outbox : config.mail, "--mail");
+    sms_path = file_target(config.sms.empty() ? default_outbox : config.sms, "--sms");
+  } catch (const std::exception& e) {
+    std::cerr << "latchkeyd: " << e.what() << "\n";
+    return 2;
+  }
+
+  std::error_code dir_error;
+  fs::create_directories(config.data_dir, dir_error);
+  if (dir_error) {
+    spdlog::critical("cannot create the data directory {}: {}", config.data_dir, dir_error.message());
+    return 1;
+  }
+  auto store = eventstore::open_rocksdb_event_store((fs::path(config.data_dir) / "events").string());
   if (!store.ok()) {
     spdlog::critical("cannot open the event store: {}", store.error().message);
     return 1;
   }
-  auto key = latchkey::app::ensure_platform_key(**store, config.data_dir);
+  auto& log = **store;
+  auto key = app::ensure_platform_key(log, config.data_dir);
   if (!key.ok()) {
     spdlog::critical("cannot create the platform key: {}", key.error().message);
     return 1;
   }
   if (key->has_value()) {
     // Printed once, on stdout only, never logged.
-    std::cout << "Platform key (shown once; also in " << config.data_dir
-              << "/platform.key):\n  " << **key << "\n"
+    std::cout << "Platform key (shown once; also in " << config.data_dir << "/platform.key):\n  " << **key
+              << "\n"
               << std::flush;
   }
+  auto platform_hash = app::platform_key_hash(log);
+  auto token_key = app::load_or_create_token_key(config.data_dir);
+  if (!platform_hash.ok() || !token_key.ok()) {
+    spdlog::critical("cannot read the server's keys: {}",
+                     !platform_hash.ok() ? platform_hash.error().message : token_key.error().message);
+    return 1;
+  }
 
-  latchkey::http::ServerOptions options;
+  // The read side: persisted read models with their checkpoints.
+  auto read_db = projections::open_read_model_db((fs::path(config.data_dir) / "readmodels").string());
+  if (!read_db.ok()) {
+    spdlog::critical("cannot open the read models: {}", read_db.error().message);
+    return 1;
+  }
+  projections::ProjectionRunner runner(log, **read_db, projections::make_all_projections(**read_db));
+  if (auto opened = runner.open(); !opened.ok()) {
+    spdlog::critical("cannot open the read models: {}", opened.error().message);
+    return 1;
+  }
+
+  // The ports and the write side.
+  commands::SystemClock clock;
+  commands::SodiumRandom random;
+  commands::Argon2idHasher passwords(*hash_cost);
+  commands::Blake2bTokenHasher tokens(*token_key);
+  commands::CommandHandlers handlers(log, commands::Ports{clock, random, passwords, tokens});
+  projections::ReadModels reads(**read_db, log, clock, &runner);
+  if (config.dev_clock) {
+    spdlog::warn("DEV CLOCK ENABLED: POST /v1/dev/clock moves time forward. Never use this in production.");
+  }
+
+  // Delivery of the outbox.
+  auto mail = notifications::open_file_transport(mail_path);
+  auto sms = notifications::open_file_transport(sms_path);
+  if (!mail.ok() || !sms.ok()) {
+    spdlog::critical("cannot open the message transports: {}",
+                     !mail.ok() ? mail.error().message : sms.error().message);
+    return 1;
+  }
+  notifications::Dispatcher dispatcher(log, clock, random, **mail, **sms);
+
+  app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
+  app::WorkerPool command_pool("command", config.command_workers, config.command_queue);
+  app::ApiOptions api_options;
+  api_options.dev_clock = config.dev_clock;
+  api_options.public_per_minute = config.public_rate_per_minute;
+  api_options.public_burst = config.public_rate_burst;
+  api_options.self_service_floor = std::chrono::milliseconds(config.self_service_floor_ms);
+  api_options.platform_key_hash = *platform_hash;
+  app::Api api(app::ApiDeps{handlers, reads, runner, log, clock, random, hash_pool, command_pool, &dispatcher},
+               api_options);
+
+  http::ServerOptions options;
   options.listen = config.listen;
   options.io_threads = config.io_threads;
-  auto& event_store = **store;
-  auto server = latchkey::http::Server::bind(
-      options, [&event_store](const Request& r) { return route(r, event_store); });
+  auto server = http::Server::bind(
+      options, http::AsyncHandler([&api](http::Request request, http::Respond respond) {
+        api.handle(std::move(request), std::move(respond));
+      }));
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return 1;
   }
+
+  // Serve at once (health checks answer); ready once the read models have
+  // caught up with the log as it was at start.
+  std::thread boot([&] {
+    const auto head = log.head();
+    auto caught_up = runner.catch_up(head);
+    if (!caught_up.ok()) spdlog::error("read models failed to catch up: {}", caught_up.error().message);
+    runner.start();
+    dispatcher.start();
+    api.set_ready(true);
+    spdlog::info("ready: read models at position {}", runner.applied());
+  });
   spdlog::info("listening on {}:{} with data in {} (log head {})",
-               config.listen.substr(0, config.listen.rfind(':')), (*server)->port(),
-               config.data_dir, event_store.head());
+               config.listen.substr(0, config.listen.rfind(':')), (*server)->port(), config.data_dir,
+               log.head());
   (*server)->run();
+  boot.join();
+  // In-flight requests are answered; finish queued work, then stop the rest.
+  hash_pool.stop();
+  command_pool.stop();
+  dispatcher.stop();
+  runner.stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -6,6 +6,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 namespace latchkey::app {
 namespace {
@@ -77,6 +80,37 @@ Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& s
   auto appended = store.append(std::move(request));
   if (!appended.ok()) return appended.error();
   return std::optional<std::string>(std::move(key));
+}
+
+Result<std::string> platform_key_hash(eventstore::EventStore& store) {
+  auto last = store.read_last("platform");
+  if (!last.ok()) return last.error();
+  if (!last->has_value()) return make_error("no_platform_key", "the platform key was never issued");
+  auto payload = nlohmann::json::parse((*last)->data.payload, nullptr, false);
+  if (!payload.is_object() || !payload.contains("key_hash") || !payload["key_hash"].is_string()) {
+    return make_error("corruption", "PlatformKeyIssued has no key_hash");
+  }
+  return payload["key_hash"].get<std::string>();
+}
+
+Result<std::array<std::uint8_t, 32>> load_or_create_token_key(const std::string& data_dir) {
+  const std::string path = (std::filesystem::path(data_dir) / "token.key").string();
+  std::array<std::uint8_t, 32> key{};
+  if (std::filesystem::exists(path)) {
+    std::ifstream in(path);
+    std::string hex;
+    in >> hex;
+    if (hex.size() != 64 ||
+        sodium_hex2bin(key.data(), key.size(), hex.data(), hex.size(), nullptr, nullptr, nullptr) != 0) {
+      return make_error("bad_token_key", path + " does not hold 64 hex digits");
+    }
+    return key;
+  }
+  randombytes_buf(key.data(), key.size());
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, key.data(), key.size());
+  if (auto w = write_secret_file(path, std::string(hex) + "\n"); !w.ok()) return w.error();
+  return key;
 }
 
 }  // namespace latchkey::app

@@ -2,6 +2,8 @@
 // store; it can create tenants and issue each tenant's first admin key.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -15,5 +17,13 @@ namespace latchkey::app {
 // that the caller can print it this once; nullopt when it already existed.
 Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& store,
                                                        const std::string& data_dir);
+
+// The hex BLAKE2b-256 of the platform key, as recorded by PlatformKeyIssued.
+Result<std::string> platform_key_hash(eventstore::EventStore& store);
+
+// The server's secret for keyed token hashes: 32 random bytes in
+// DATA_DIR/token.key (mode 0600), created on first start. Losing it
+// invalidates every session, API key and outstanding reset link.
+Result<std::array<std::uint8_t, 32>> load_or_create_token_key(const std::string& data_dir);
 
 }  // namespace latchkey::app

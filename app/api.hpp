@@ -1,0 +1,91 @@
+// The HTTP API of SPEC §6: a thin adapter between http::Server and the
+// command handlers and read models. For each request it finds the route,
+// authenticates the caller, checks the role and the tenant, decodes the body
+// strictly, and runs the command or query where it belongs:
+//   - queries and health checks on the I/O thread (they never block), unless
+//     min_position asks to wait for a read model, which moves them to a worker;
+//   - commands on the command pool (they wait for a durable append);
+//   - commands that hash a password (Argon2id) on the bounded hash pool.
+// A full pool answers 503 with Retry-After; nothing queues without bound.
+//
+// Thread safety: handle() may be called from any number of I/O threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "latchkey/commands/commands.hpp"
+#include "latchkey/commands/sodium_ports.hpp"
+#include "latchkey/http/server.hpp"
+#include "latchkey/notifications/dispatcher.hpp"
+#include "latchkey/projections/read_models.hpp"
+#include "latchkey/projections/runner.hpp"
+#include "metrics.hpp"
+#include "worker_pool.hpp"
+
+namespace latchkey::app {
+
+struct ApiOptions {
+  bool dev_clock = false;              // adds POST /v1/dev/clock
+  double public_per_minute = 60;       // per source IP on the public routes; 0: no limit
+  double public_burst = 30;
+  // Self-service resets and account claims answer no sooner than this, so
+  // that a known account (which appends and syncs) and an unknown one (which
+  // does not) take the same time (SPEC §2: no enumeration).
+  std::chrono::milliseconds self_service_floor{200};
+  std::string platform_key_hash;       // hex BLAKE2b-256 of the platform key
+};
+
+struct ApiDeps {
+  commands::CommandHandlers& commands;
+  projections::ReadModels& reads;
+  projections::ProjectionRunner& runner;
+  eventstore::EventStore& store;
+  commands::SystemClock& clock;
+  domain::Random& random;
+  WorkerPool& hash_pool;
+  WorkerPool& command_pool;
+  const notifications::Dispatcher* dispatcher = nullptr;
+};
+
+class Api {
+ public:
+  Api(ApiDeps deps, ApiOptions options);
+  ~Api();
+
+  void handle(http::Request request, http::Respond respond);
+
+  // /readyz answers 200 once this is set (read models caught up at start).
+  void set_ready(bool ready) { ready_.store(ready); }
+
+  struct Route;
+  struct Call;
+
+ private:
+  void add(std::string method, std::string pattern, int access, int exec,
+           std::function<http::Response(Call&)> run);
+  void add_routes();
+  void dispatch(std::shared_ptr<Call> call);
+  // Who is calling, and may they use this route in this tenant? An answer
+  // (401, 403, 404) when not.
+  std::optional<http::Response> authenticate(Call& call);
+  void run_call(const std::shared_ptr<Call>& call);
+  void finish(Call& call, http::Response response);
+  http::Response metrics_text();
+
+  ApiDeps deps_;
+  ApiOptions options_;
+  std::vector<std::unique_ptr<Route>> routes_;
+  RequestMetrics metrics_;
+  std::atomic<bool> ready_{false};
+  struct Guards;
+  std::unique_ptr<Guards> guards_;  // rate limiter, idempotency store, delayed answers
+};
+
+}  // namespace latchkey::app

@@ -1,0 +1,35 @@
+// latchkeyd's configuration (SPEC §7): defaults, then an optional config
+// file, then LATCHKEY_* environment variables, then command-line flags; each
+// later source wins. Every option has the same name everywhere: the flag
+// --hash-workers is LATCHKEY_HASH_WORKERS and `hash-workers = 2` in the file.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace latchkey::app {
+
+struct Config {
+  std::string data_dir = "data";
+  std::string listen = "127.0.0.1:8080";
+  int io_threads = 2;
+  bool dev_clock = false;
+  std::string password_hash_cost = "interactive";
+  std::string mail;  // empty: file:DATA/outbox.jsonl
+  std::string sms;   // empty: file:DATA/outbox.jsonl
+  std::size_t hash_workers = 2;
+  std::size_t hash_queue = 256;
+  std::size_t command_workers = 64;
+  std::size_t command_queue = 8192;
+  double public_rate_per_minute = 60;
+  double public_rate_burst = 30;
+  long self_service_floor_ms = 200;
+  std::string log_level = "info";
+};
+
+extern const char* const kUsage;
+
+// False after printing --help. Throws std::invalid_argument on a bad option.
+bool parse_config(int argc, char** argv, Config& config);
+
+}  // namespace latchkey::app

@@ -1,0 +1,91 @@
+// A fixed pool of worker threads with a bounded queue, for work that must not
+// run on an I/O thread (Argon2id, durable appends, read-your-writes waits).
+// When the queue is full, try_submit refuses at once, so the server can
+// answer 503 with Retry-After instead of queueing without bound.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace latchkey::app {
+
+class WorkerPool {
+ public:
+  WorkerPool(std::string name, std::size_t threads, std::size_t queue_limit)
+      : name_(std::move(name)), queue_limit_(queue_limit), thread_count_(threads) {
+    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+  }
+  ~WorkerPool() { stop(); }
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // False when the queue is full or the pool is stopping.
+  bool try_submit(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || queue_.size() >= queue_limit_) return false;
+      queue_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+    return true;
+  }
+
+  // Runs what is queued, then joins the threads.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ && threads_.empty()) return;
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+  std::size_t queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
+  std::size_t busy() const {
+    std::lock_guard lock(mutex_);
+    return busy_;
+  }
+  std::size_t threads() const { return thread_count_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      job();
+      std::lock_guard lock(mutex_);
+      --busy_;
+    }
+  }
+
+  std::string name_;
+  std::size_t queue_limit_;
+  std::size_t thread_count_ = 0;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> queue_;
+  std::size_t busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace latchkey::app

@@ -1,0 +1,89 @@
+// Delivers the transactional outbox (SPEC §4): each message written beside
+// its event is handed to a transport, recorded as NotificationSent (or
+// NotificationFailed; never with a secret), and deleted once delivered.
+//
+// Order per message: deliver, record, delete. A crash after delivery and
+// before the delete sends that message once more (at-least-once; the message
+// id travels with it so a receiver can deduplicate). A message still
+// undelivered at its expiry is dropped, never sent. Failed deliveries are
+// retried with exponential backoff and jitter.
+//
+// Thread safety: start()/stop() from one thread; backlog() from any.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "latchkey/domain/messages.hpp"
+#include "latchkey/domain/ports.hpp"
+#include "latchkey/eventstore/event_store.hpp"
+#include "latchkey/result.hpp"
+
+namespace latchkey::notifications {
+
+// Hands one message to the outside world. Must be thread-compatible (the
+// dispatcher calls it from its own thread only).
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual Result<void> deliver(const domain::OutboxMessage& message, domain::Micros now_us) = 0;
+};
+
+// file:PATH — one JSON object per delivered message, appended and flushed:
+// {"id","tenant","channel","to","subject","body","sent_at"}.
+Result<std::unique_ptr<Transport>> open_file_transport(const std::string& path);
+
+struct DispatcherOptions {
+  std::size_t batch = 100;
+  domain::Micros first_retry_us = 1'000'000;   // doubled per attempt, with jitter
+  domain::Micros max_retry_us = 300'000'000;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(eventstore::EventStore& store, domain::Clock& clock, domain::Random& random,
+             Transport& mail, Transport& sms, DispatcherOptions options = {});
+  ~Dispatcher();
+
+  // One pass over the outbox: delivers what is due, drops what expired.
+  // Returns the number of messages delivered.
+  Result<std::size_t> run_once();
+
+  // Follows the outbox on a thread of its own until stop().
+  void start();
+  void stop();
+
+  // Messages waiting (as of the last pass).
+  std::size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+  std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Retry {
+    std::int64_t attempts = 0;
+    domain::Micros next_at_us = 0;
+  };
+  Result<void> record(const domain::OutboxMessage& message, const std::string& type,
+                      const std::string& payload);
+  void follow();
+
+  eventstore::EventStore& store_;
+  domain::Clock& clock_;
+  domain::Random& random_;
+  Transport& mail_;
+  Transport& sms_;
+  DispatcherOptions options_;
+  std::map<std::string, Retry> retries_;  // by outbox key
+  std::atomic<std::size_t> backlog_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace latchkey::notifications
