@@ -23,7 +23,8 @@ Result<OutboxMessage> decode_outbox_message(std::string_view text) {
 }
 
 std::string describe_duration(Micros duration) {
-  const std::int64_t seconds = duration / kMicrosPerSecond;
+  // Rounded to the second: the expiry and "now" may be read microseconds apart.
+  const std::int64_t seconds = (duration + kMicrosPerSecond / 2) / kMicrosPerSecond;
   auto unit = [](std::int64_t n, const char* one) {
     return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
   };
