@@ -25,7 +25,7 @@ class Latchkeyd {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  bool ready() { return request(port_, "GET", "/healthz").status == 200; }
+  bool ready() { return request(port_, "GET", "/readyz").status == 200; }
   std::uint16_t port() const { return port_; }
   ChildProcess& process() { return process_; }
 
@@ -79,7 +79,10 @@ TEST(LatchkeydTest, HealthReadinessAndMetricsAnswer) {
   EXPECT_NE(ready.body.find(R"("position":1)"), std::string::npos) << ready.body;
   auto metrics = request(server.port(), "GET", "/metrics");
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("latchkey_log_head_position 1"), std::string::npos);
+  EXPECT_NE(metrics.body.find("latchkey_events_appended_total 1\n"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("latchkey_hash_pool_queue"), std::string::npos);
+  EXPECT_NE(metrics.body.find("latchkey_projection_lag_events"), std::string::npos);
+  EXPECT_NE(metrics.body.find("latchkey_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\",le=\"0.005\"}"), std::string::npos);
 }
 
 TEST(LatchkeydTest, RefusalsAreProblemJson) {
