@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <queue>
+#include <shared_mutex>
 #include <thread>
 
 #include "api_internal.hpp"
@@ -91,7 +92,6 @@ int status_for(std::string_view code) {
       {"invalid_input", 400},          {"invalid_setting", 400},
       {"invalid_json", 400},           {"token_invalid", 400},
       {"security_answer_required", 400}, {"reason_required", 400},
-      {"bad_cursor", 400},
       {"unauthenticated", 401},        {"invalid_credentials", 401},
       {"session_invalid", 401},        {"invalid_api_key", 401},
       {"sms_credits_exhausted", 402},
@@ -108,7 +108,7 @@ int status_for(std::string_view code) {
       {"version_conflict", 409},       {"idempotency_in_progress", 409},
       {"token_expired", 410},          {"token_used", 410},
       {"token_superseded", 410},
-      {"unsupported_media_type", 415},
+      {"method_not_allowed", 405},     {"unsupported_media_type", 415},
       {"password_policy", 422},        {"idempotency_key_reused", 422},
       {"rate_limited", 429},
       {"overloaded", 503},             {"not_caught_up", 503},
@@ -223,6 +223,7 @@ const std::string* Api::Call::query_value(std::string_view name) const {
 
 Api::Api(ApiDeps deps, ApiOptions options)
     : deps_(deps), options_(std::move(options)), guards_(std::make_unique<Guards>(options_)) {
+  request_id_prefix_ = deps_.random.token(6) + "-";
   add_routes();
 }
 
@@ -247,7 +248,12 @@ void Api::handle(http::Request request, http::Respond respond) {
   call->request = std::move(request);
   call->respond = std::move(respond);
   auto given_id = call->request.header("x-request-id");
-  call->request_id = clean_request_id(given_id) ? std::string(given_id) : deps_.random.id();
+  if (clean_request_id(given_id)) {
+    call->request_id = std::string(given_id);
+  } else {
+    // Unique without a syscall: a random prefix per process and a counter.
+    call->request_id = request_id_prefix_ + std::to_string(request_counter_.fetch_add(1, std::memory_order_relaxed));
+  }
   dispatch(std::move(call));
 }
 
@@ -377,7 +383,7 @@ void Api::dispatch(std::shared_ptr<Call> call) {
 
   // Where it runs.
   int exec = route.exec;
-  if (exec == kQuery) {
+  if (c.request.method == "GET") {
     std::uint64_t min_position = 0;
     if (const auto* v = c.query_value("min_position")) {
       try {
@@ -389,7 +395,7 @@ void Api::dispatch(std::shared_ptr<Call> call) {
       }
     }
     c.min_position = min_position;
-    exec = min_position > deps_.runner.applied() ? kCommand : kInline;
+    if (exec == kQuery) exec = min_position > deps_.runner.applied() ? kCommand : kInline;
   }
   if (exec == kInline) return run_call(call);
   WorkerPool& pool = exec == kHash ? deps_.hash_pool : deps_.command_pool;
@@ -439,7 +445,7 @@ std::optional<http::Response> Api::authenticate(Call& c) {
     if (c.tenant.empty()) return forbidden();  // tenant keys only work under /v1/t/{t}
     // A key of another tenant: that tenant's routes do not exist for it.
     if (key_tenant != c.tenant) return no_tenant();
-    auto who = deps_.commands.authenticate_api_key(c.tenant, core);
+    auto who = authenticate_key(c.tenant, core);
     if (!who.ok()) {
       if (who.error().code == "invalid_api_key") return unauthenticated();
       return problem_of(who.error());
@@ -478,6 +484,31 @@ std::optional<http::Response> Api::authenticate(Call& c) {
   c.ctx.actor = {"guardian", who->guardian_id, ""};
   return std::nullopt;
 }
+
+Result<commands::ApiKeyPrincipal> Api::authenticate_key(const std::string& tenant, std::string_view key) {
+  // Keys are checked against the write model (a log read and a keyed hash);
+  // the answer is kept until the next revocation in this process, which is
+  // the only place keys are revoked. The epoch is read before checking, so a
+  // check that raced a revocation is never cached as current.
+  const std::string digest = digest_hex(key);
+  const std::uint64_t epoch = key_epoch_.load(std::memory_order_acquire);
+  {
+    std::shared_lock lock(key_cache_mutex_);
+    auto it = key_cache_.find(digest);
+    if (it != key_cache_.end() && it->second.epoch == epoch && it->second.tenant == tenant) {
+      return it->second.who;
+    }
+  }
+  auto who = deps_.commands.authenticate_api_key(tenant, key);
+  if (who.ok()) {
+    std::unique_lock lock(key_cache_mutex_);
+    if (key_cache_.size() >= 10'000) key_cache_.clear();
+    key_cache_[digest] = CachedKey{tenant, *who, epoch};
+  }
+  return who;
+}
+
+void Api::forget_keys() { key_epoch_.fetch_add(1, std::memory_order_acq_rel); }
 
 void Api::run_call(const std::shared_ptr<Call>& call) {
   Call& c = *call;

@@ -17,6 +17,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -76,6 +78,9 @@ class Api {
   // (401, 403, 404) when not.
   std::optional<http::Response> authenticate(Call& call);
   void run_call(const std::shared_ptr<Call>& call);
+  Result<commands::ApiKeyPrincipal> authenticate_key(const std::string& tenant, std::string_view key);
+  // Invalidates every cached key check (called around each revocation).
+  void forget_keys();
   void finish(Call& call, http::Response response);
   http::Response metrics_text();
 
@@ -86,6 +91,17 @@ class Api {
   std::atomic<bool> ready_{false};
   struct Guards;
   std::unique_ptr<Guards> guards_;  // rate limiter, idempotency store, delayed answers
+  std::string request_id_prefix_;
+  std::atomic<std::uint64_t> request_counter_{1};
+
+  struct CachedKey {
+    std::string tenant;
+    commands::ApiKeyPrincipal who;
+    std::uint64_t epoch = 0;
+  };
+  std::shared_mutex key_cache_mutex_;
+  std::unordered_map<std::string, CachedKey> key_cache_;  // by BLAKE2b of the presented key
+  std::atomic<std::uint64_t> key_epoch_{0};
 };
 
 }  // namespace latchkey::app

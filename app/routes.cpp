@@ -149,7 +149,10 @@ void Api::add_routes() {
     });
   });
   add("DELETE", "/v1/t/{t}/api-keys/{id}", kAdmin | kPlatform, kCommand, [this](Call& c) {
-    return accepted(deps_.commands.revoke_api_key(c.ctx, {c.param("id")}));
+    forget_keys();
+    auto revoked = deps_.commands.revoke_api_key(c.ctx, {c.param("id")});
+    forget_keys();
+    return accepted(revoked);
   });
   add("POST", "/v1/t/{t}/policies", kAdmin, kCommand, [this](Call& c) {
     LK_BODY(c, false);
@@ -204,7 +207,7 @@ void Api::add_routes() {
   });
   add("GET", "/v1/t/{t}/guardians/{g}", kStaff, kQuery,
       [this](Call& c) { return read(deps_.reads.guardian(c.tenant, c.param("g"))); });
-  add("PATCH", "/v1/t/{t}/guardians/{g}", kStaff, kCommand, [this](Call& c) {
+  add("PATCH", "/v1/t/{t}/guardians/{g}", kStaff | kRegistrar, kCommand, [this](Call& c) {
     LK_BODY(c, false);
     commands::UpdateGuardianContact cmd;
     cmd.guardian_id = c.param("g");

@@ -55,7 +55,12 @@ struct Shared {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    // Once per connection, not per request (a getpeername each time).
+    beast::error_code ignored;
+    auto endpoint = stream_.socket().remote_endpoint(ignored);
+    if (!ignored) source_ip_ = endpoint.address().to_string();
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -100,9 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
       request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(message.body());
-    beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
-    if (!ignored) request.source_ip = endpoint.address().to_string();
+    request.source_ip = source_ip_;
 
     // The answer may come from another thread: it is written on this
     // connection's executor, once.
@@ -152,6 +155,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
+  std::string source_ip_;
 };
 
 class BeastServer final : public Server {
