@@ -408,7 +408,10 @@ void Api::dispatch(std::shared_ptr<Call> call) {
 
 std::optional<http::Response> Api::authenticate(Call& c) {
   const Route& route = *c.route;
-  if (route.access & (kOpen | kPublic)) return std::nullopt;
+  if (route.access & (kOpen | kPublic)) {
+    c.credential = "ip:" + c.request.source_ip;  // scopes an anonymous caller's Idempotency-Keys
+    return std::nullopt;
+  }
 
   auto unauthenticated = [] {
     auto r = problem_of(make_error("unauthenticated", "Send Authorization: Bearer <API key or session token>."));

@@ -87,10 +87,7 @@ std::optional<std::string> Fields::optional_string(std::string_view name, std::s
 }
 
 std::string Fields::string(std::string_view name, std::size_t max_bytes) {
-  if (object_.find(name) == object_.end() || object_.find(name)->is_null()) {
-    find(name, true);
-    return {};
-  }
+  if (find(name, true) == nullptr) return {};
   return optional_string(name, max_bytes).value_or("");
 }
 
@@ -174,7 +171,8 @@ std::optional<Error> Fields::finish(std::string_view prefix) {
   }
   for (const auto& [key, value] : object_.items()) {
     if (!read_.contains(key)) {
-      return invalid_field(std::string(prefix) + key, "unknown field " + std::string(prefix) + key);
+      const std::string name = std::string(prefix) + key.substr(0, 100);  // the client's text: bounded
+      return invalid_field(name, "unknown field " + name);
     }
   }
   return std::nullopt;

@@ -57,7 +57,7 @@ Response bad_limit(std::size_t max) {
   return problem_of(invalid_field("limit", "limit must be an integer from 1 to " + std::to_string(max)));
 }
 
-std::optional<commands::GuardianContact> contact_of(Fields& f) {
+commands::GuardianContact contact_of(Fields& f) {
   commands::GuardianContact contact;
   contact.first_name = f.string("first_name");
   contact.last_name = f.string("last_name");
@@ -179,7 +179,7 @@ void Api::add_routes() {
       [this](Call& c) { return read(deps_.reads.family(c.tenant, c.param("f"))); });
   add("POST", "/v1/t/{t}/families/{f}/guardians", kStaff | kRegistrar, kCommand, [this](Call& c) {
     LK_BODY(c, false);
-    commands::AddGuardian cmd{c.param("f"), *contact_of(f)};
+    commands::AddGuardian cmd{c.param("f"), contact_of(f)};
     LK_FINISH(f);
     return answer(deps_.commands.add_guardian(c.ctx, cmd), 201, [](const commands::Created& x) {
       return json{{"guardian_id", x.id}, {"position", x.position}};
@@ -247,7 +247,7 @@ void Api::add_routes() {
     for (std::size_t i = 0; i < guardians.size(); ++i) {
       Fields g(*guardians[i]);
       commands::RegistrationGuardian rg;
-      rg.contact = *contact_of(g);
+      rg.contact = contact_of(g);
       rg.password = g.optional_string("password").value_or("");
       rg.login_id = g.optional_string("login_id").value_or("");
       const std::string prefix = "guardians[" + std::to_string(i) + "].";
