@@ -3,7 +3,6 @@
 // routes themselves are in routes.cpp.
 #include "api.hpp"
 
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -17,6 +16,7 @@
 #include "idempotency.hpp"
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/domain/validation.hpp"
+#include "platform_key.hpp"
 #include "rate_limiter.hpp"
 
 namespace latchkey::app {
@@ -189,13 +189,6 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-std::string digest_hex(std::string_view data) {
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size(), nullptr, 0);
-  return domain::hex_encode(std::span<const unsigned char>(out, sizeof out));
-}
-
 bool clean_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -347,7 +340,7 @@ void Api::dispatch(std::shared_ptr<Call> call) {
 
   // The tenant, for routes under /v1/t/{t}.
   c.tenant = c.param("t");
-  if (!route.segments.empty() && route.segments.size() > 2 && route.segments[1] == "t") {
+  if (route.segments.size() > 2 && route.segments[1] == "t") {
     if (domain::check_tenant_id(c.tenant)) {
       return finish(c, problem_of(make_error("not_found", "No such tenant.")));
     }
@@ -364,7 +357,7 @@ void Api::dispatch(std::shared_ptr<Call> call) {
     }
     std::string scope = c.tenant + "|" + c.credential + "|" + c.request.method + " " +
                         std::string(raw_path) + "|" + std::string(idempotency_key);
-    auto found = guards_->idempotency.claim(scope, digest_hex(c.request.body));
+    auto found = guards_->idempotency.claim(scope, blake2b_hex(c.request.body));
     switch (found.claim) {
       case IdempotencyStore::Claim::fresh:
         c.idempotency_scope = std::move(scope);
@@ -429,7 +422,7 @@ std::optional<http::Response> Api::authenticate(Call& c) {
 
   // The platform key: lk_platform_…
   if (credential.starts_with("lk_platform_")) {
-    const std::string presented = digest_hex(credential);
+    const std::string presented = blake2b_hex(credential);
     if (options_.platform_key_hash.empty() ||
         !domain::constant_time_equal(presented, options_.platform_key_hash)) {
       return unauthenticated();
@@ -493,7 +486,7 @@ Result<commands::ApiKeyPrincipal> Api::authenticate_key(const std::string& tenan
   // the answer is kept until the next revocation in this process, which is
   // the only place keys are revoked. The epoch is read before checking, so a
   // check that raced a revocation is never cached as current.
-  const std::string digest = digest_hex(key);
+  const std::string digest = blake2b_hex(key);
   const std::uint64_t epoch = key_epoch_.load(std::memory_order_acquire);
   {
     std::shared_lock lock(key_cache_mutex_);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -33,11 +34,10 @@ class IdempotencyStore {
   // Claims `scope` for a request whose body digest is `body_digest`.
   Lookup claim(const std::string& scope, const std::string& body_digest) {
     std::lock_guard lock(mutex_);
-    expire(Clock::now());
-    auto it = entries_.find(scope);
-    if (it == entries_.end()) {
-      entries_.emplace(scope, Entry{body_digest, std::nullopt, Clock::now()});
-      order_.push_back(scope);
+    forget_old(Clock::now());
+    auto [it, fresh] = entries_.try_emplace(scope, Entry{body_digest, std::nullopt, ++generation_});
+    if (fresh) {
+      order_.push_back({scope, it->second.generation, Clock::now()});
       return {};
     }
     if (it->second.body_digest != body_digest) return {Claim::mismatch, {}};
@@ -62,18 +62,19 @@ class IdempotencyStore {
   struct Entry {
     std::string body_digest;
     std::optional<http::Response> response;
+    std::uint64_t generation;  // tells a re-claimed scope from the one its queue record named
+  };
+  struct Claimed {
+    std::string scope;
+    std::uint64_t generation;
     Clock::time_point at;
   };
 
-  void expire(Clock::time_point now) {
-    while (!order_.empty()) {
-      auto it = entries_.find(order_.front());
-      bool stale = it == entries_.end() || entries_.size() > capacity_ ||
-                   (it->second.response && now - it->second.at > ttl_);
-      if (!stale) break;
-      if (it != entries_.end() && (it->second.response || entries_.size() > capacity_)) {
-        entries_.erase(it);
-      }
+  // Oldest claims first: past the time to live, or beyond the capacity.
+  void forget_old(Clock::time_point now) {
+    while (!order_.empty() && (now - order_.front().at > ttl_ || order_.size() > capacity_)) {
+      auto it = entries_.find(order_.front().scope);
+      if (it != entries_.end() && it->second.generation == order_.front().generation) entries_.erase(it);
       order_.pop_front();
     }
   }
@@ -82,7 +83,8 @@ class IdempotencyStore {
   std::chrono::hours ttl_;
   std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::string> order_;
+  std::deque<Claimed> order_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace latchkey::app

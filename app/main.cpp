@@ -112,7 +112,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& log = **store;
-  auto key = app::ensure_platform_key(log, config.data_dir);
+  // The ports (the clock carries the --dev-clock offset).
+  commands::SystemClock clock;
+  commands::SodiumRandom random;
+  auto key = app::ensure_platform_key(log, config.data_dir, random, clock);
   if (!key.ok()) {
     spdlog::critical("cannot create the platform key: {}", key.error().message);
     return 1;
@@ -143,9 +146,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // The ports and the write side.
-  commands::SystemClock clock;
-  commands::SodiumRandom random;
+  // The write side.
   commands::Argon2idHasher passwords(*hash_cost);
   commands::Blake2bTokenHasher tokens(*token_key);
   commands::CommandHandlers handlers(log, commands::Ports{clock, random, passwords, tokens});
@@ -154,15 +155,18 @@ int main(int argc, char** argv) {
     spdlog::warn("DEV CLOCK ENABLED: POST /v1/dev/clock moves time forward. Never use this in production.");
   }
 
-  // Delivery of the outbox.
-  auto mail = notifications::open_file_transport(mail_path);
-  auto sms = notifications::open_file_transport(sms_path);
-  if (!mail.ok() || !sms.ok()) {
+  // Delivery of the outbox; mail and SMS share one transport when they share a file.
+  using TransportResult = Result<std::unique_ptr<notifications::Transport>>;
+  TransportResult mail = notifications::open_file_transport(mail_path);
+  TransportResult own_sms = std::unique_ptr<notifications::Transport>();
+  if (sms_path != mail_path) own_sms = notifications::open_file_transport(sms_path);
+  if (!mail.ok() || !own_sms.ok()) {
     spdlog::critical("cannot open the message transports: {}",
-                     !mail.ok() ? mail.error().message : sms.error().message);
+                     !mail.ok() ? mail.error().message : own_sms.error().message);
     return 1;
   }
-  notifications::Dispatcher dispatcher(log, clock, random, **mail, **sms);
+  notifications::Transport& sms = *own_sms ? **own_sms : **mail;
+  notifications::Dispatcher dispatcher(log, clock, random, **mail, sms);
 
   app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
   app::WorkerPool command_pool("command", config.command_workers, config.command_queue);

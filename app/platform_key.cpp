@@ -1,5 +1,7 @@
 #include "platform_key.hpp"
 
+#include "latchkey/domain/encoding.hpp"
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -12,18 +14,6 @@
 
 namespace latchkey::app {
 namespace {
-
-std::string random_uuid() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char hex[33];
-  sodium_bin2hex(hex, sizeof hex, b, sizeof b);
-  std::string h(hex);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
 
 Result<void> write_secret_file(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
@@ -40,25 +30,23 @@ Result<void> write_secret_file(const std::string& path, const std::string& conte
 
 }  // namespace
 
+std::string blake2b_hex(std::string_view data) {
+  unsigned char digest[32];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), nullptr, 0);
+  return domain::hex_encode(std::span<const unsigned char>(digest, sizeof digest));
+}
+
 Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& store,
-                                                       const std::string& data_dir) {
+                                                       const std::string& data_dir,
+                                                       domain::Random& random,
+                                                       const domain::Clock& clock) {
   constexpr const char* kStream = "platform";
   auto last = store.read_last(kStream);
   if (!last.ok()) return last.error();
   if (last->has_value()) return std::optional<std::string>{};
 
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof raw);
-  char encoded[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-  sodium_bin2base64(encoded, sizeof encoded, raw, sizeof raw,
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  std::string key = std::string("lk_platform_") + encoded;
-
-  unsigned char digest[32];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key.data()),
-                     key.size(), nullptr, 0);
-  char digest_hex[65];
-  sodium_bin2hex(digest_hex, sizeof digest_hex, digest, sizeof digest);
+  const std::string key = "lk_platform_" + random.token(32);
 
   // The file first: an event for a key nobody holds would lock the platform out.
   if (auto w = write_secret_file((std::filesystem::path(data_dir) / "platform.key").string(),
@@ -67,14 +55,12 @@ Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& s
     return w.error();
   }
   eventstore::EventData e;
-  e.event_id = random_uuid();
+  e.event_id = random.uuid();
   e.type = "PlatformKeyIssued";
-  e.recorded_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  e.recorded_at_us = clock.now_us();
   e.actor = {"system", "", "latchkeyd"};
   e.correlation_id = e.event_id;
-  e.payload = std::string(R"({"key_id":"platform","key_hash":")") + digest_hex + "\"}";
+  e.payload = std::string(R"({"key_id":"platform","key_hash":")") + blake2b_hex(key) + "\"}";
   eventstore::AppendRequest request;
   request.streams.push_back({kStream, eventstore::ExpectedVersion::no_stream(), {std::move(e)}});
   auto appended = store.append(std::move(request));

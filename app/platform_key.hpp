@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "latchkey/domain/ports.hpp"
 #include "latchkey/eventstore/event_store.hpp"
 
 namespace latchkey::app {
@@ -16,7 +18,13 @@ namespace latchkey::app {
 // PlatformKeyIssued with the key's BLAKE2b-256 hash only. Returns the key so
 // that the caller can print it this once; nullopt when it already existed.
 Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& store,
-                                                       const std::string& data_dir);
+                                                       const std::string& data_dir,
+                                                       domain::Random& random,
+                                                       const domain::Clock& clock);
+
+// Unkeyed BLAKE2b-256 as lower-case hex: the platform key's recorded digest,
+// and the digest the API uses for request bodies and its key-check cache.
+std::string blake2b_hex(std::string_view data);
 
 // The hex BLAKE2b-256 of the platform key, as recorded by PlatformKeyIssued.
 Result<std::string> platform_key_hash(eventstore::EventStore& store);

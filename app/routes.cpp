@@ -12,12 +12,13 @@ namespace {
 using nlohmann::json;
 using http::Response;
 
-// Runs `decode` on the body (an object), then `act` with what it decoded.
+// Parses the body (one JSON object) into `f`, or returns its 400.
 #define LK_BODY(c, empty_ok)                               \
   auto parsed_body = parse_body((c).request.body, empty_ok); \
   if (!parsed_body) return problem_of(parsed_body.error()); \
   Fields f(*parsed_body)
 
+// Returns the first problem with the fields read (or an unknown field) as its 400.
 #define LK_FINISH(f)                                \
   if (auto invalid = (f).finish()) return problem_of(*invalid)
 
