@@ -30,8 +30,15 @@ the --config file. Flags win over the environment, which wins over the file.
   --command-queue N           commands that may wait; more get 503 (default 8192)
   --password-hash-cost C      interactive (default), moderate, or test (libsodium's
                               minimum; refused without --dev-clock)
-  --mail file:PATH            where email goes (default file:DATA/outbox.jsonl)
-  --sms file:PATH             where SMS goes (default file:DATA/outbox.jsonl)
+  --mail smtp://HOST:PORT|file:PATH
+                              where email goes (default file:DATA/outbox.jsonl);
+                              plain SMTP, no STARTTLS or AUTH: relay through a local MTA
+  --mail-from ADDRESS         envelope and From address of email (default no-reply@localhost)
+  --sms http(s)://URL|file:PATH
+                              where SMS goes: a webhook receiving POST {"to","body","message_id"}
+                              (default file:DATA/outbox.jsonl)
+  --sms-ca-file PATH          PEM certificates trusted for an https:// SMS webhook
+                              (default: the system's)
   --public-rate-limit N       requests per minute per source IP on the public
                               routes (log in, resets, claims); 0 turns it off (default 60)
   --public-rate-burst N       requests at once before the limit applies (default 30)
@@ -92,6 +99,10 @@ void set(Config& c, const std::string& name, const std::string& v) {
     c.mail = v;
   } else if (name == "sms") {
     c.sms = v;
+  } else if (name == "mail-from") {
+    c.mail_from = v;
+  } else if (name == "sms-ca-file") {
+    c.sms_ca_file = v;
   } else if (name == "public-rate-limit") {
     c.public_rate_per_minute = static_cast<double>(number(name, v, 0, 1'000'000));
   } else if (name == "public-rate-burst") {
@@ -113,7 +124,7 @@ void set(Config& c, const std::string& name, const std::string& v) {
 const std::vector<std::string>& option_names() {
   static const std::vector<std::string> names = {
       "data",          "listen",           "io-threads",        "hash-workers",  "hash-queue",
-      "command-workers", "command-queue",  "password-hash-cost", "mail",         "sms",
+      "command-workers", "command-queue",  "password-hash-cost", "mail",         "sms", "mail-from", "sms-ca-file",
       "public-rate-limit", "public-rate-burst", "self-service-floor-ms", "dev-clock", "log-level"};
   return names;
 }

@@ -17,6 +17,8 @@ struct Config {
   std::string password_hash_cost = "interactive";
   std::string mail;  // empty: file:DATA/outbox.jsonl
   std::string sms;   // empty: file:DATA/outbox.jsonl
+  std::string mail_from = "no-reply@localhost";
+  std::string sms_ca_file;  // empty: the system's trusted CAs
   std::size_t hash_workers = 2;
   std::size_t hash_queue = 256;
   std::size_t command_workers = 64;

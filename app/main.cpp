@@ -22,6 +22,7 @@
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "latchkey/http/server.hpp"
 #include "latchkey/notifications/dispatcher.hpp"
+#include "latchkey/notifications/transports.hpp"
 #include "latchkey/projections/read_models.hpp"
 #include "latchkey/projections/runner.hpp"
 #include "platform_key.hpp"
@@ -58,9 +59,14 @@ void set_up_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::info);
 }
 
-std::string file_target(const std::string& transport, const std::string& flag) {
-  if (transport.rfind("file:", 0) == 0 && transport.size() > 5) return transport.substr(5);
-  throw std::invalid_argument(flag + " must be file:PATH (SMTP and webhooks arrive with issue 6)");
+// Checks a transport's kind against its channel, before anything is opened.
+void check_transport(const std::string& target, const std::string& flag, bool mail) {
+  const bool file = target.rfind("file:", 0) == 0 && target.size() > 5;
+  const bool smtp = target.rfind("smtp://", 0) == 0;
+  const bool webhook = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
+  if (file || (mail && smtp) || (!mail && webhook)) return;
+  throw std::invalid_argument(flag + (mail ? " must be smtp://HOST:PORT or file:PATH"
+                                           : " must be http(s)://URL or file:PATH"));
 }
 
 }  // namespace
@@ -90,11 +96,13 @@ int main(int argc, char** argv) {
     std::cerr << "latchkeyd: --password-hash-cost test is for tests only and needs --dev-clock\n";
     return 2;
   }
-  std::string mail_path, sms_path;
+  std::string mail_target, sms_target;
   try {
     const std::string default_outbox = "file:" + (fs::path(config.data_dir) / "outbox.jsonl").string();
-    mail_path = file_target(config.mail.empty() ? default_outbox : config.mail, "--mail");
-    sms_path = file_target(config.sms.empty() ? default_outbox : config.sms, "--sms");
+    mail_target = config.mail.empty() ? default_outbox : config.mail;
+    sms_target = config.sms.empty() ? default_outbox : config.sms;
+    check_transport(mail_target, "--mail", true);
+    check_transport(sms_target, "--sms", false);
   } catch (const std::exception& e) {
     std::cerr << "latchkeyd: " << e.what() << "\n";
     return 2;
@@ -157,16 +165,28 @@ int main(int argc, char** argv) {
 
   // Delivery of the outbox; mail and SMS share one transport when they share a file.
   using TransportResult = Result<std::unique_ptr<notifications::Transport>>;
-  TransportResult mail = notifications::open_file_transport(mail_path);
+  notifications::TransportSpec spec;
+  spec.sender.address = config.mail_from;
+  spec.sender.domain = config.mail_from.substr(config.mail_from.find('@') + 1);
+  spec.ca_file = config.sms_ca_file;
+  spec.target = mail_target;
+  TransportResult mail = notifications::open_transport(spec);
   TransportResult own_sms = std::unique_ptr<notifications::Transport>();
-  if (sms_path != mail_path) own_sms = notifications::open_file_transport(sms_path);
+  if (sms_target != mail_target) {
+    spec.target = sms_target;
+    own_sms = notifications::open_transport(spec);
+  }
   if (!mail.ok() || !own_sms.ok()) {
     spdlog::critical("cannot open the message transports: {}",
                      !mail.ok() ? mail.error().message : own_sms.error().message);
     return 1;
   }
   notifications::Transport& sms = *own_sms ? **own_sms : **mail;
-  notifications::Dispatcher dispatcher(log, clock, random, **mail, sms);
+  notifications::DispatcherOptions dispatch_options;
+  dispatch_options.still_current = [&handlers](const domain::OutboxMessage& m, domain::Micros now) {
+    return handlers.message_still_current(m, now);
+  };
+  notifications::Dispatcher dispatcher(log, clock, random, **mail, sms, dispatch_options);
 
   app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
   app::WorkerPool command_pool("command", config.command_workers, config.command_queue);

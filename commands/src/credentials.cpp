@@ -45,7 +45,7 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
               domain::PasswordChanged{g.id, new_hash, "changed", session->session_id, others});
     if (!g.email.empty()) {
       tx.send(domain::password_changed_notice(
-          message_context(ctx, ports_, tenant->state.name, tenant->state.settings.portal_url, g.id), g.email));
+          message_context(ctx, ports_, tenant->state, g), g.email));
     }
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
@@ -92,7 +92,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
               domain::LoginIdChanged{g.id, current, cmd.login_id});
     if (!g.email.empty()) {
       tx.send(domain::login_id_changed_notice(
-          message_context(ctx, ports_, tenant->state.name, tenant->state.settings.portal_url, g.id),
+          message_context(ctx, ports_, tenant->state, g),
           g.email, cmd.login_id));
     }
     auto r = commit(store_, ctx, ports_, tx);

@@ -99,7 +99,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
       for (const auto& to : {g.email, ev.email}) {
         if (to.empty()) continue;
         tx.send(domain::email_changed_notice(
-            message_context(ctx, ports_, tenant->state.name, tenant->state.settings.portal_url, g.id),
+            message_context(ctx, ports_, tenant->state, g),
             to, g.email, ev.email));
       }
     }

@@ -106,8 +106,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
               domain::TemporaryPasswordIssued{g.id, password_hash, expires, domain::mask_email(g.email),
                                               "claim", g.session_ids()});
     tx.send(domain::temporary_password_message(
-        message_context(ctx, ports_, t.name, t.settings.portal_url, g.id), g.email, login_id, password,
-        expires));
+        message_context(ctx, ports_, t, g), g.email, login_id, password, expires, password_hash));
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
     return SelfServiceDone{r->last_position};

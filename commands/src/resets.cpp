@@ -46,8 +46,8 @@ Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx
                 domain::ResetRequested{g.id, reset_id, "email", domain::mask_email(g.email),
                                        ports_.tokens.hash(token), expires, "self"});
       tx.send(domain::reset_link_message(
-          message_context(ctx, ports_, tenant->state.name, settings.portal_url, g.id), "email", g.email,
-          g.login_id(), token, expires));
+          message_context(ctx, ports_, tenant->state, g), "email", g.email, g.login_id(), token,
+          expires, reset_id));
     }
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
@@ -101,8 +101,8 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
       tx.append(streams::tenant(ctx.tenant), tenant->expected(),
                 domain::SmsCreditSpent{g.id, reset_id, t.sms_balance - 1});
     }
-    tx.send(domain::reset_link_message(message_context(ctx, ports_, t.name, t.settings.portal_url, g.id),
-                                       cmd.channel, to, g.login_id(), token, expires));
+    tx.send(domain::reset_link_message(message_context(ctx, ports_, t, g), cmd.channel, to,
+                                       g.login_id(), token, expires, reset_id));
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
     return StaffResetRequested{r->last_position, cmd.channel, false, expires};
@@ -187,7 +187,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
               domain::PasswordChanged{g.id, new_hash, "reset", "", g.session_ids()});
     if (!g.email.empty()) {
       tx.send(domain::password_changed_notice(
-          message_context(ctx, ports_, tenant->state.name, settings.portal_url, g.id), g.email));
+          message_context(ctx, ports_, tenant->state, g), g.email));
     }
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
@@ -216,12 +216,22 @@ Result<TemporaryPasswordSent> CommandHandlers::issue_temporary_password(
               domain::TemporaryPasswordIssued{g.id, password_hash, expires, domain::mask_email(g.email),
                                               "staff", g.session_ids()});
     tx.send(domain::temporary_password_message(
-        message_context(ctx, ports_, t.name, t.settings.portal_url, g.id), g.email, g.login_id(), password,
-        expires));
+        message_context(ctx, ports_, t, g), g.email, g.login_id(), password, expires, password_hash));
     auto r = commit(store_, ctx, ports_, tx);
     if (!r) return r.error();
     return TemporaryPasswordSent{r->last_position, expires};
   });
+}
+
+Result<bool> CommandHandlers::message_still_current(const domain::OutboxMessage& message,
+                                                    domain::Micros now) {
+  if (message.kind != "reset_link" && message.kind != "temporary_password") return true;
+  auto guardian = load_guardian(*models_, message.tenant, message.guardian_id);
+  if (!guardian) {
+    if (guardian.error().code == refusal::kNotFound) return false;
+    return guardian.error();
+  }
+  return domain::still_current(guardian->state, message, now);
 }
 
 }  // namespace latchkey::commands

@@ -57,15 +57,18 @@ Result<eventstore::AppendResult> commit(eventstore::EventStore& store, const Com
 }
 
 domain::MessageContext message_context(const CommandContext& ctx, Ports& ports,
-                                       std::string_view tenant_name, std::string_view portal_url,
-                                       std::string_view guardian_id) {
+                                       const domain::TenantState& tenant,
+                                       const domain::GuardianState& guardian) {
   domain::MessageContext m;
   m.message_id = ports.random.id();
   m.tenant_id = ctx.tenant;
-  m.tenant_name = std::string(tenant_name);
-  m.portal_url = std::string(portal_url);
-  m.guardian_id = std::string(guardian_id);
+  m.tenant_name = tenant.name;
+  m.portal_url = tenant.settings.portal_url;
+  m.guardian_id = guardian.id;
   m.now_us = ports.clock.now_us();
+  m.first_name = guardian.first_name;
+  m.last_name = guardian.last_name;
+  m.templates = &tenant.settings.templates;
   return m;
 }
 

@@ -12,6 +12,8 @@
 #include "latchkey/commands/context.hpp"
 #include "latchkey/commands/refusals.hpp"
 #include "latchkey/domain/events.hpp"
+#include "latchkey/domain/guardian.hpp"
+#include "latchkey/domain/tenant.hpp"
 #include "latchkey/domain/family.hpp"
 #include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/tenant.hpp"
@@ -135,8 +137,9 @@ auto with_retries(Attempt&& attempt) -> decltype(attempt()) {
 
 Error not_found(std::string_view what);
 // The message context for a guardian in a tenant.
+// It refers to the tenant's templates: `tenant` must outlive it.
 domain::MessageContext message_context(const CommandContext& ctx, Ports& ports,
-                                       std::string_view tenant_name, std::string_view portal_url,
-                                       std::string_view guardian_id);
+                                       const domain::TenantState& tenant,
+                                       const domain::GuardianState& guardian);
 
 }  // namespace latchkey::commands

@@ -1,12 +1,14 @@
 #include "latchkey/domain/messages.hpp"
 
+#include <map>
+
 #include "latchkey/domain/json_fields.hpp"
 #include "latchkey/domain/validation.hpp"
 
 namespace latchkey::domain {
 
-LATCHKEY_JSON_STRICT(OutboxMessage, id, tenant, guardian_id, channel, kind, to, subject, body,
-                     created_at_us, expires_at_us)
+LATCHKEY_JSON_STRICT(OutboxMessage, id, tenant, sender_name, guardian_id, channel, kind, to, subject, body,
+                     credential_ref, created_at_us, expires_at_us)
 
 std::string encode_outbox_message(const OutboxMessage& message) {
   return nlohmann::json(message).dump();
@@ -41,6 +43,7 @@ OutboxMessage base(const MessageContext& ctx, std::string_view channel, std::str
   OutboxMessage m;
   m.id = ctx.message_id;
   m.tenant = ctx.tenant_id;
+  m.sender_name = ctx.tenant_name.empty() ? ctx.tenant_id : ctx.tenant_name;
   m.guardian_id = ctx.guardian_id;
   m.channel = std::string(channel);
   m.kind = std::string(kind);
@@ -50,73 +53,109 @@ OutboxMessage base(const MessageContext& ctx, std::string_view channel, std::str
   return m;
 }
 
-const std::string& display_name(const MessageContext& ctx) {
-  return ctx.tenant_name.empty() ? ctx.tenant_id : ctx.tenant_name;
+using Values = std::map<std::string, std::string>;
+
+Values common_values(const MessageContext& ctx) {
+  const std::string tenant_name = ctx.tenant_name.empty() ? ctx.tenant_id : ctx.tenant_name;
+  std::string full_name = ctx.first_name;
+  if (!ctx.last_name.empty()) full_name += (full_name.empty() ? "" : " ") + ctx.last_name;
+  return {{"tenant_name", tenant_name},
+          {"first_name", ctx.first_name.empty() ? "there" : ctx.first_name},
+          {"guardian_name", full_name.empty() ? "there" : full_name},
+          {"portal_url", ctx.portal_url}};
+}
+
+const MessageTemplate& template_for(const MessageContext& ctx, const std::string& key) {
+  if (ctx.templates != nullptr) {
+    if (auto it = ctx.templates->find(key); it != ctx.templates->end()) return it->second;
+  }
+  return default_template(key);
+}
+
+// Renders the kind's email template into `m`.
+void render_email(OutboxMessage& m, const MessageContext& ctx, const Values& values) {
+  const auto& t = template_for(ctx, m.kind + ".email");
+  m.subject = render_template(t.subject, values);
+  m.body = render_template(t.body, values);
 }
 
 }  // namespace
 
 OutboxMessage reset_link_message(const MessageContext& ctx, std::string_view channel,
                                  std::string_view to, std::string_view login_id,
-                                 std::string_view token, Micros expires_at_us) {
+                                 std::string_view token, Micros expires_at_us,
+                                 std::string_view reset_id) {
   auto m = base(ctx, channel, "reset_link", to, expires_at_us);
-  const std::string link = ctx.portal_url + "/reset?token=" + std::string(token);
+  m.credential_ref = std::string(reset_id);
+  auto values = common_values(ctx);
+  values["login_id"] = std::string(login_id);
+  values["link"] = ctx.portal_url + "/reset?token=" + std::string(token);
+  values["expires_in"] = describe_duration(expires_at_us - ctx.now_us);
   if (channel == "sms") {
-    m.body = "Reset your password: " + link;
-    std::string with_id = m.body + " User ID: " + std::string(login_id);
-    if (with_id.size() <= kMaxSmsBody) m.body = std::move(with_id);
+    // The tenant's wording, else the default, else the link alone: whichever
+    // is the first to fit in one SMS (settings keep the link itself short).
+    for (const auto* text : {&template_for(ctx, "reset_link.sms").body,
+                             &default_template("reset_link.sms").body}) {
+      m.body = render_template(*text, values);
+      if (m.body.size() <= kMaxSmsBody) return m;
+    }
+    m.body = "Reset your password: " + values["link"];
     return m;
   }
-  m.subject = "Reset your " + display_name(ctx) + " portal password";
-  m.body = "Forgot your password for the " + display_name(ctx) + " parent portal?\n\n" +
-           "Your User ID is: " + std::string(login_id) + "\n\n" +
-           "Reset your password here:\n" + link + "\n\n" + "This link is valid for " +
-           describe_duration(expires_at_us - ctx.now_us) + " and works once.\n" +
-           "If you did not ask for this, you can ignore this message.\n";
+  render_email(m, ctx, values);
   return m;
 }
 
 OutboxMessage temporary_password_message(const MessageContext& ctx, std::string_view to,
                                          std::string_view login_id, std::string_view password,
-                                         Micros expires_at_us) {
+                                         Micros expires_at_us, std::string_view password_hash) {
   auto m = base(ctx, "email", "temporary_password", to, expires_at_us);
-  m.subject = "Your temporary " + display_name(ctx) + " portal password";
-  m.body = "A temporary password was issued for your " + display_name(ctx) +
-           " parent portal account.\n\n" + "Your User ID is: " + std::string(login_id) + "\n" +
-           "Temporary password: " + std::string(password) + "\n\n" + "Log in here:\n" +
-           ctx.portal_url + "/login\n\n" + "It is valid for " +
-           describe_duration(expires_at_us - ctx.now_us) +
-           " and works once: after logging in you will choose a new password.\n";
+  m.credential_ref = std::string(password_hash);
+  auto values = common_values(ctx);
+  values["login_id"] = std::string(login_id);
+  values["temporary_password"] = std::string(password);
+  values["login_url"] = ctx.portal_url + "/login";
+  values["expires_in"] = describe_duration(expires_at_us - ctx.now_us);
+  render_email(m, ctx, values);
   return m;
 }
 
 OutboxMessage password_changed_notice(const MessageContext& ctx, std::string_view to) {
   auto m = base(ctx, "email", "password_changed", to, ctx.now_us + kNoticeLifetime);
-  m.subject = "Your " + display_name(ctx) + " portal password was changed";
-  m.body = "The password of your " + display_name(ctx) +
-           " parent portal account was just changed.\n" +
-           "If this was not you, contact " + display_name(ctx) + " right away.\n";
+  render_email(m, ctx, common_values(ctx));
   return m;
 }
 
 OutboxMessage login_id_changed_notice(const MessageContext& ctx, std::string_view to,
                                       std::string_view new_login_id) {
   auto m = base(ctx, "email", "login_id_changed", to, ctx.now_us + kNoticeLifetime);
-  m.subject = "Your " + display_name(ctx) + " portal User ID was changed";
-  m.body = "Your User ID for the " + display_name(ctx) + " parent portal is now: " +
-           std::string(new_login_id) + "\n" + "If this was not you, contact " +
-           display_name(ctx) + " right away.\n";
+  auto values = common_values(ctx);
+  values["new_login_id"] = std::string(new_login_id);
+  render_email(m, ctx, values);
   return m;
 }
 
 OutboxMessage email_changed_notice(const MessageContext& ctx, std::string_view to,
                                    std::string_view old_email, std::string_view new_email) {
   auto m = base(ctx, "email", "email_changed", to, ctx.now_us + kNoticeLifetime);
-  m.subject = "The email address on your " + display_name(ctx) + " portal account was changed";
-  m.body = "The email address on your " + display_name(ctx) + " parent portal account was changed from " +
-           mask_email(old_email) + " to " + mask_email(new_email) + ".\n" +
-           "If this was not you, contact " + display_name(ctx) + " right away.\n";
+  auto values = common_values(ctx);
+  values["old_email"] = mask_email(old_email);
+  values["new_email"] = mask_email(new_email);
+  render_email(m, ctx, values);
   return m;
+}
+
+bool still_current(const GuardianState& g, const OutboxMessage& m, Micros now) {
+  if (m.kind == "reset_link") {
+    if (!g.exists || !g.can_log_in || m.credential_ref.empty()) return false;
+    const ResetRecord* pending = g.pending_reset(now);
+    return pending != nullptr && pending->reset_id == m.credential_ref;
+  }
+  if (m.kind == "temporary_password") {
+    if (!g.exists || !g.can_log_in || m.credential_ref.empty()) return false;
+    return g.temporary_password_hash == m.credential_ref && g.temporary_password_expires_at_us > now;
+  }
+  return true;
 }
 
 }  // namespace latchkey::domain

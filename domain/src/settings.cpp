@@ -1,5 +1,7 @@
 #include "latchkey/domain/settings.hpp"
 
+#include <algorithm>
+
 #include "latchkey/domain/json_fields.hpp"
 
 namespace latchkey::domain {
@@ -7,9 +9,47 @@ namespace latchkey::domain {
 LATCHKEY_JSON_STRICT(PasswordPolicy, min_length, require_lower, require_upper, require_digit,
                      require_symbol)
 LATCHKEY_JSON_STRICT(LockoutPolicy, max_failures, lock_seconds)
-LATCHKEY_JSON_STRICT(TenantSettings, reset_link_ttl_seconds, temporary_password_ttl_seconds,
-                     session_ttl_seconds, sms_enabled, password_policy, reject_common_passwords,
-                     require_security_answer, lockout, max_reset_requests_per_hour, portal_url)
+
+void to_json(nlohmann::json& j, const TenantSettings& s) {
+  j = {{"reset_link_ttl_seconds", s.reset_link_ttl_seconds},
+       {"temporary_password_ttl_seconds", s.temporary_password_ttl_seconds},
+       {"session_ttl_seconds", s.session_ttl_seconds},
+       {"sms_enabled", s.sms_enabled},
+       {"password_policy", s.password_policy},
+       {"reject_common_passwords", s.reject_common_passwords},
+       {"require_security_answer", s.require_security_answer},
+       {"lockout", s.lockout},
+       {"max_reset_requests_per_hour", s.max_reset_requests_per_hour},
+       {"portal_url", s.portal_url},
+       {"templates", s.templates}};
+}
+
+// Strict like every stored type, with one allowance: "templates" came later,
+// so settings recorded before it (schema 1 events) decode with no overrides.
+void from_json(const nlohmann::json& j, TenantSettings& s) {
+  if (!j.is_object()) {
+    throw nlohmann::detail::type_error::create(302, "TenantSettings must be a JSON object", &j);
+  }
+  j.at("reset_link_ttl_seconds").get_to(s.reset_link_ttl_seconds);
+  j.at("temporary_password_ttl_seconds").get_to(s.temporary_password_ttl_seconds);
+  j.at("session_ttl_seconds").get_to(s.session_ttl_seconds);
+  j.at("sms_enabled").get_to(s.sms_enabled);
+  j.at("password_policy").get_to(s.password_policy);
+  j.at("reject_common_passwords").get_to(s.reject_common_passwords);
+  j.at("require_security_answer").get_to(s.require_security_answer);
+  j.at("lockout").get_to(s.lockout);
+  j.at("max_reset_requests_per_hour").get_to(s.max_reset_requests_per_hour);
+  j.at("portal_url").get_to(s.portal_url);
+  std::size_t known = 10;
+  s.templates.clear();
+  if (auto it = j.find("templates"); it != j.end()) {
+    it->get_to(s.templates);
+    ++known;
+  }
+  if (j.size() != known) {
+    throw nlohmann::detail::other_error::create(501, "TenantSettings has an unknown field", &j);
+  }
+}
 
 namespace {
 
@@ -83,6 +123,9 @@ Result<void> validate_settings(const TenantSettings& s) {
                                              std::to_string(kMaxPortalUrlForSms) +
                                              " characters so that reset texts fit in one SMS");
   }
+  for (const auto& [key, t] : s.templates) {
+    if (auto r = validate_template(key, t); !r) return r;
+  }
   return {};
 }
 
@@ -115,6 +158,32 @@ Result<std::vector<std::string>> apply_settings_patch(TenantSettings& settings,
       r = apply(next.max_reset_requests_per_hour, value, key);
     } else if (key == "portal_url") {
       r = apply(next.portal_url, value, key);
+    } else if (key == "templates") {
+      // {"reset_link.email": {"subject": …, "body": …}} sets an override;
+      // {"reset_link.email": null} goes back to the built-in wording.
+      if (!value.is_object()) return invalid_setting(key, "templates must be a JSON object");
+      for (const auto& [name, tvalue] : value.items()) {
+        const std::string field = "templates." + name;
+        const auto& keys = template_keys();
+        if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
+          return invalid_setting(field, "unknown template " + name);
+        }
+        if (tvalue.is_null()) {
+          if (next.templates.erase(name) > 0) changed.push_back(field);
+          continue;
+        }
+        if (!tvalue.is_object()) return invalid_setting(field, field + " must be a JSON object or null");
+        MessageTemplate t;
+        for (const auto& [part, pvalue] : tvalue.items()) {
+          if (part != "subject" && part != "body") return invalid_setting(field + "." + part, "unknown field " + field + "." + part);
+          if (!pvalue.is_string()) return invalid_setting(field + "." + part, field + "." + part + " must be a string");
+          (part == "subject" ? t.subject : t.body) = pvalue.get<std::string>();
+        }
+        if (auto v = validate_template(name, t); !v) return v.error();
+        auto [it, inserted] = next.templates.try_emplace(name, t);
+        if (inserted || !(it->second == t)) changed.push_back(field);
+        it->second = std::move(t);
+      }
     } else if (key == "password_policy" || key == "lockout") {
       if (!value.is_object()) return invalid_setting(key, key + " must be a JSON object");
       for (const auto& [sub, subvalue] : value.items()) {

@@ -42,10 +42,23 @@ Result<void> Dispatcher::record(const domain::OutboxMessage& m, const std::strin
   return {};
 }
 
+Result<void> Dispatcher::give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& m,
+                                 const std::string& reason, std::int64_t attempts) {
+  auto r = record(m, "NotificationFailed",
+                  domain::encode_payload(domain::NotificationFailed{m.id, m.guardian_id, m.channel, m.kind,
+                                                                   masked(m), reason, attempts, true}));
+  if (!r.ok()) return r;
+  if (auto d = store_.delete_outbox(entry.key); !d.ok()) return d;
+  retries_.erase(entry.key);
+  return {};
+}
+
 Result<std::size_t> Dispatcher::run_once() {
   std::size_t delivered = 0;
   std::size_t waiting = 0;
   std::string after;
+  bool mail_down = false;
+  bool sms_down = false;
   for (;;) {
     auto entries = store_.read_outbox(after, options_.batch);
     if (!entries.ok()) return entries.error();
@@ -62,30 +75,41 @@ Result<std::size_t> Dispatcher::run_once() {
       auto& retry = retries_[entry.key];
       if (message->expires_at_us != 0 && now >= message->expires_at_us) {
         // Too late: a link or password past its expiry must never be sent.
-        auto r = record(*message, "NotificationFailed",
-                        domain::encode_payload(domain::NotificationFailed{
-                            message->id, message->guardian_id, message->channel, message->kind,
-                            masked(*message), "expired before delivery", retry.attempts, true}));
-        if (!r.ok()) return r.error();
-        if (auto d = store_.delete_outbox(entry.key); !d.ok()) return d.error();
-        retries_.erase(entry.key);
+        if (auto r = give_up(entry, *message, "expired before delivery", retry.attempts); !r.ok()) return r.error();
         continue;
       }
-      if (retry.next_at_us > now) {
+      const bool sms = message->channel == "sms";
+      bool& down = sms ? sms_down : mail_down;
+      if (retry.next_at_us > now || down) {
         ++waiting;
         continue;
       }
-      Transport& transport = message->channel == "sms" ? sms_ : mail_;
+      if (options_.still_current) {
+        auto current = options_.still_current(*message, now);
+        if (!current.ok()) return current.error();
+        if (!*current) {
+          if (auto r = give_up(entry, *message, "superseded before delivery", retry.attempts); !r.ok()) {
+            return r.error();
+          }
+          continue;
+        }
+      }
+      Transport& transport = sms ? sms_ : mail_;
       auto sent = transport.deliver(*message, now);
       if (!sent.ok()) {
         ++retry.attempts;
+        spdlog::warn("delivery of message {} failed (attempt {}): {}", message->id, retry.attempts,
+                     sent.error().message);
+        if (sent.error().code == "delivery_rejected") {
+          if (auto r = give_up(entry, *message, sent.error().message, retry.attempts); !r.ok()) return r.error();
+          continue;
+        }
         domain::Micros backoff = options_.first_retry_us << std::min<std::int64_t>(retry.attempts - 1, 20);
         backoff = std::min(backoff, options_.max_retry_us);
         backoff += static_cast<domain::Micros>(random_.below(static_cast<std::uint32_t>(backoff / 2 + 1)));
         retry.next_at_us = now + backoff;
+        down = true;
         ++waiting;
-        spdlog::warn("delivery of message {} failed (attempt {}): {}", message->id, retry.attempts,
-                     sent.error().message);
         auto r = record(*message, "NotificationFailed",
                         domain::encode_payload(domain::NotificationFailed{
                             message->id, message->guardian_id, message->channel, message->kind,

@@ -1,8 +1,11 @@
 // Outbox messages: what the guardian receives (SPEC §7).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "latchkey/domain/messages.hpp"
 #include "latchkey/domain/settings.hpp"
+#include "latchkey/domain/templates.hpp"
 
 namespace latchkey::domain {
 namespace {
@@ -73,6 +76,150 @@ TEST(Messages, Durations) {
   EXPECT_EQ(describe_duration(86400 * kMicrosPerSecond), "24 hours");
   EXPECT_EQ(describe_duration(259200 * kMicrosPerSecond), "3 days");
   EXPECT_EQ(describe_duration(90 * kMicrosPerSecond), "1 minute");
+}
+
+TEST(Messages, DefaultsGreetTheGuardianByName) {
+  auto ctx = context();
+  ctx.first_name = "Ana";
+  ctx.last_name = "Rivera";
+  auto m = reset_link_message(ctx, "email", "ana@example.com", "ana", kToken, ctx.now_us + 1800 * kMicrosPerSecond);
+  EXPECT_EQ(m.body.rfind("Hi Ana,\n", 0), 0u) << m.body;
+  EXPECT_EQ(m.subject, "Reset your Sunny Days Daycare portal password");
+  EXPECT_EQ(m.sender_name, "Sunny Days Daycare");
+  ctx.first_name.clear();
+  EXPECT_EQ(password_changed_notice(ctx, "ana@example.com").body.rfind("Hi there,\n", 0), 0u);
+}
+
+TEST(Messages, TenantTemplatesOverrideTheWording) {
+  MessageTemplates templates;
+  templates["reset_link.email"] = {"Password help for {guardian_name}",
+                                   "{tenant_name}: {link} ({expires_in}, User ID {login_id})"};
+  auto ctx = context();
+  ctx.first_name = "Ana";
+  ctx.last_name = "Rivera";
+  ctx.templates = &templates;
+  auto m = reset_link_message(ctx, "email", "ana@example.com", "ana", kToken, ctx.now_us + 3600 * kMicrosPerSecond);
+  EXPECT_EQ(m.subject, "Password help for Ana Rivera");
+  EXPECT_EQ(m.body, "Sunny Days Daycare: http://localhost:8080/portal/reset?token=" + kToken +
+                        " (1 hour, User ID ana)");
+  // Kinds without an override keep the built-in wording.
+  EXPECT_NE(password_changed_notice(ctx, "a@example.com").subject.find("password was changed"), std::string::npos);
+}
+
+TEST(Messages, AnSmsTemplateTooLongFallsBackToOneThatFits) {
+  MessageTemplates templates;
+  templates["reset_link.sms"] = {"", std::string(120, 'w') + " {link}"};
+  auto ctx = context();
+  ctx.templates = &templates;
+  auto m = reset_link_message(ctx, "sms", "+15551234567", "ana", kToken, 0);
+  EXPECT_LT(m.body.size(), 160u);
+  EXPECT_EQ(m.body, "Reset your password: http://localhost:8080/portal/reset?token=" + kToken + " User ID: ana");
+  templates["reset_link.sms"] = {"", "{tenant_name}: {link}"};
+  EXPECT_EQ(reset_link_message(ctx, "sms", "+15551234567", "ana", kToken, 0).body,
+            "Sunny Days Daycare: http://localhost:8080/portal/reset?token=" + kToken);
+}
+
+TEST(Templates, EveryDefaultIsValid) {
+  for (const auto& key : template_keys()) {
+    EXPECT_TRUE(validate_template(key, default_template(key)).ok()) << key;
+  }
+}
+
+TEST(Templates, BadOverridesAreRefusedWithTheField) {
+  struct Case {
+    std::string key;
+    MessageTemplate t;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"reset_link.fax", {"s", "{link}"}, "templates.reset_link.fax"},
+      {"reset_link.email", {"", "{link}"}, "templates.reset_link.email.subject"},
+      {"reset_link.email", {"Reset", "no link here"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {"Your link {link}", "{link}"}, "templates.reset_link.email.subject"},
+      {"reset_link.email", {"Reset", "{link} {temporary_password}"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {"Reset", "{link} {oops"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {"Reset", "{link} }"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {"Reset", "{link} {Bad-Name}"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {"Two\nlines", "{link}"}, "templates.reset_link.email.subject"},
+      {"reset_link.email", {"Reset", "{link}\x07"}, "templates.reset_link.email.body"},
+      {"reset_link.email", {std::string(kMaxTemplateSubject + 1, 's'), "{link}"}, "templates.reset_link.email.subject"},
+      {"reset_link.email", {"Reset", "{link}" + std::string(kMaxTemplateBody, 'b')}, "templates.reset_link.email.body"},
+      {"reset_link.sms", {"subject", "{link}"}, "templates.reset_link.sms.subject"},
+      {"reset_link.sms", {"", "{link}\nsecond line"}, "templates.reset_link.sms.body"},
+      {"temporary_password.email", {"Temp", "{login_url}"}, "templates.temporary_password.email.body"},
+      {"password_changed.email", {"Changed", "{link}"}, "templates.password_changed.email.body"},
+      {"password_changed.email", {"Changed", ""}, "templates.password_changed.email.body"},
+  };
+  for (const auto& c : cases) {
+    auto r = validate_template(c.key, c.t);
+    ASSERT_FALSE(r.ok()) << c.key << " " << c.t.subject << " / " << c.t.body;
+    EXPECT_EQ(r.error().code, "invalid_setting");
+    EXPECT_EQ(r.error().field, c.field) << c.t.body;
+  }
+}
+
+TEST(Templates, SetAndClearedThroughTheSettings) {
+  TenantSettings s;
+  auto changed = apply_settings_patch(s, nlohmann::json::parse(
+      R"({"templates":{"password_changed.email":{"subject":"Changed","body":"Hi {first_name}"}}})"));
+  ASSERT_TRUE(changed.ok()) << changed.error().message;
+  EXPECT_EQ(*changed, std::vector<std::string>{"templates.password_changed.email"});
+  EXPECT_EQ(s.templates.at("password_changed.email").body, "Hi {first_name}");
+  // Settings (with templates) survive their JSON form; settings recorded
+  // before templates existed decode with none.
+  nlohmann::json j = s;
+  EXPECT_EQ(j.get<TenantSettings>(), s);
+  j.erase("templates");
+  EXPECT_TRUE(j.get<TenantSettings>().templates.empty());
+  auto bad = apply_settings_patch(s, nlohmann::json::parse(
+      R"({"templates":{"password_changed.email":{"subject":"Changed","body":"{link}"}}})"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(s.templates.at("password_changed.email").body, "Hi {first_name}");  // unchanged
+  EXPECT_FALSE(apply_settings_patch(s, nlohmann::json::parse(R"({"templates":{"nope.email":null}})")).ok());
+  EXPECT_FALSE(apply_settings_patch(s, nlohmann::json::parse(
+      R"({"templates":{"password_changed.email":{"subject":"S","body":"B","extra":1}}})")).ok());
+  changed = apply_settings_patch(s, nlohmann::json::parse(R"({"templates":{"password_changed.email":null}})"));
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(s.templates.empty());
+}
+
+TEST(Messages, OnlyTheCredentialInForceIsStillCurrent) {
+  GuardianState g;
+  g.exists = true;
+  g.id = "g1";
+  g.resets = {{"r1", "h1", "email", 500, ResetStatus::superseded, 0}, {"r2", "h2", "email", 500, ResetStatus::pending, 0}};
+  g.temporary_password_hash = "$argon2id$tmp";
+  g.temporary_password_expires_at_us = 500;
+  OutboxMessage link;
+  link.kind = "reset_link";
+  OutboxMessage temp;
+  temp.kind = "temporary_password";
+  OutboxMessage notice;
+  notice.kind = "password_changed";
+  struct Case {
+    const char* name;
+    const OutboxMessage* m;
+    std::string ref;
+    Micros now;
+    bool expected;
+  };
+  for (const auto& c : std::vector<Case>{{"pending link", &link, "r2", 100, true},
+                                          {"superseded link", &link, "r1", 100, false},
+                                          {"expired link", &link, "r2", 600, false},
+                                          {"unknown link", &link, "r9", 100, false},
+                                          {"link without ref", &link, "", 100, false},
+                                          {"temporary password in force", &temp, "$argon2id$tmp", 100, true},
+                                          {"replaced temporary password", &temp, "$argon2id$old", 100, false},
+                                          {"expired temporary password", &temp, "$argon2id$tmp", 600, false},
+                                          {"notice", &notice, "", 100, true}}) {
+    OutboxMessage m = *c.m;
+    m.credential_ref = c.ref;
+    EXPECT_EQ(still_current(g, m, c.now), c.expected) << c.name;
+  }
+  g.can_log_in = false;  // login turned off: no credential goes out
+  link.credential_ref = "r2";
+  EXPECT_FALSE(still_current(g, link, 100));
+  EXPECT_TRUE(still_current(g, notice, 100));
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "latchkey/commands/context.hpp"
+#include "latchkey/domain/messages.hpp"
 #include "latchkey/domain/settings.hpp"
 #include "latchkey/eventstore/event_store.hpp"
 #include "latchkey/result.hpp"
@@ -221,6 +222,11 @@ class CommandHandlers {
   // Policies.
   Result<Accepted> accept_policy(const CommandContext& ctx, const AcceptPolicy& cmd);
   Result<Accepted> manually_accept_policy(const CommandContext& ctx, const ManuallyAcceptPolicy& cmd);
+
+  // Whether an outbox message's credential is still the one in force (the
+  // dispatcher drops it otherwise): domain::still_current on the guardian's
+  // current state. A guardian that no longer exists gets nothing.
+  Result<bool> message_still_current(const domain::OutboxMessage& message, domain::Micros now);
 
   // Authentication from the write models (always current, never stale).
   Result<GuardianPrincipal> authenticate_session(std::string_view tenant, std::string_view token);

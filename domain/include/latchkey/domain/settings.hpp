@@ -8,6 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "latchkey/domain/templates.hpp"
 #include "latchkey/result.hpp"
 
 namespace latchkey::domain {
@@ -42,6 +43,7 @@ struct TenantSettings {
   LockoutPolicy lockout;
   std::int64_t max_reset_requests_per_hour = 5;           // 1 … 100
   std::string portal_url = "http://localhost:8080/portal";  // absolute http(s) URL
+  MessageTemplates templates;  // overrides of the built-in wording, by "<kind>.<channel>"
 
   friend bool operator==(const TenantSettings&, const TenantSettings&) = default;
 };

@@ -5,8 +5,12 @@
 // Order per message: deliver, record, delete. A crash after delivery and
 // before the delete sends that message once more (at-least-once; the message
 // id travels with it so a receiver can deduplicate). A message still
-// undelivered at its expiry is dropped, never sent. Failed deliveries are
-// retried with exponential backoff and jitter.
+// undelivered at its expiry, or whose credential was superseded (a newer
+// link, a used one, a login reset), is dropped, never sent. Failed
+// deliveries are retried with exponential backoff and jitter; after one
+// failure a transport is left alone for the rest of the pass, so a server
+// that is down costs one attempt per pass, not one per waiting message. A
+// message the receiver refuses for good (kDeliveryRejected) is given up.
 //
 // Thread safety: start()/stop() from one thread; backlog() from any.
 #pragma once
@@ -14,6 +18,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,8 +45,12 @@ class Transport {
 // {"id","tenant","channel","to","subject","body","sent_at"}.
 Result<std::unique_ptr<Transport>> open_file_transport(const std::string& path);
 
+// Whether a message's credential is still the one in force (false: drop it).
+using StillCurrent = std::function<Result<bool>(const domain::OutboxMessage&, domain::Micros now)>;
+
 struct DispatcherOptions {
   std::size_t batch = 100;
+  StillCurrent still_current;  // empty: every unexpired message is sent
   domain::Micros first_retry_us = 1'000'000;   // doubled per attempt, with jitter
   domain::Micros max_retry_us = 300'000'000;
 };
@@ -71,6 +80,9 @@ class Dispatcher {
   };
   Result<void> record(const domain::OutboxMessage& message, const std::string& type,
                       const std::string& payload);
+  // Records the final NotificationFailed and deletes the entry.
+  Result<void> give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& message,
+                       const std::string& reason, std::int64_t attempts);
   void follow();
 
   eventstore::EventStore& store_;
