@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "support/latchkeyd.hpp"
+#include "support/api_tenant.hpp"
 
 namespace latchkey {
 namespace {
@@ -272,20 +272,8 @@ TEST_F(OpenApiServerTest, EveryDocumentedOperationIsServed) {
 TEST_F(OpenApiServerTest, EveryServedRouteIsDocumented) {
   // /metrics names every route the server has, requested or not, in its
   // latency histogram: a route added to routes.cpp shows up here by itself.
-  auto metrics = server->call("GET", "/metrics");
-  ASSERT_EQ(metrics.status, 200);
-  const std::string prefix = "latchkey_http_request_duration_seconds_count{method=\"";
-  std::set<Route> served;
-  std::stringstream lines(metrics.body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    const auto method_end = line.find('"', prefix.size());
-    const auto route_start = line.find("route=\"", method_end) + 7;
-    const auto route_end = line.find('"', route_start);
-    served.insert({line.substr(prefix.size(), method_end - prefix.size()),
-                   line.substr(route_start, route_end - route_start)});
-  }
-  ASSERT_TRUE(served.count({"GET", "/healthz"})) << "the metrics format changed:\n" << metrics.body;
+  const auto served = served_routes(*server);
+  ASSERT_TRUE(served.count({"GET", "/healthz"})) << "the metrics format changed";
 
   const auto in_document = documented_routes();
   for (const auto& route : served) {
