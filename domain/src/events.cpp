@@ -103,6 +103,7 @@ Result<DomainEvent> decode_event(std::string_view type, std::uint32_t schema_ver
   }
   auto json = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return malformed(std::string(type) + " payload is not valid JSON");
+  if (!only_int64_numbers(json)) return malformed(std::string(type) + " payload holds a number out of range");
   try {
     return it->second(json);
   } catch (const nlohmann::json::exception& e) {

@@ -17,6 +17,7 @@ std::string encode_outbox_message(const OutboxMessage& message) {
 Result<OutboxMessage> decode_outbox_message(std::string_view text) {
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded()) return make_error("malformed_message", "outbox entry is not valid JSON");
+  if (!only_int64_numbers(json)) return make_error("malformed_message", "outbox entry holds a number out of range");
   try {
     return json.get<OutboxMessage>();
   } catch (const nlohmann::json::exception& e) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "latchkey/domain/events.hpp"
+#include "latchkey/domain/messages.hpp"
 
 namespace latchkey::domain {
 namespace {
@@ -118,6 +119,27 @@ TEST(Events, DecodingRefusesUnknownTypesVersionsAndBadJson) {
     EXPECT_EQ(decoded.error().code, "malformed_event");
   }
   EXPECT_TRUE(decode_event("FamilyRegistered", 1, R"({"family_id":"f","name":"n"})").ok());
+}
+
+}  // namespace
+}  // namespace latchkey::domain
+
+namespace latchkey::domain {
+namespace {
+
+// Found by fuzz_events: an integer field given a float, or an integer too
+// large for int64 (which nlohmann parses as a float), was cast with
+// undefined behaviour. Now refused like any malformed payload.
+TEST(EventDecoding, NumbersOutOfRangeAreRefused) {
+  const std::string base = R"({"guardian_id":"g1","reset_id":"r1","channel":"email","recipient":"a***@example.com",)"
+                           R"("token_hash":"ab","requested_by":"staff","expires_at_us":)";
+  EXPECT_TRUE(decode_event("ResetRequested", kSchemaVersion, base + "1795446245000000}").ok());
+  for (const char* bad : {"35908924892489999998", "1e300", "1.5", "-1e300", "18446744073709551615"}) {
+    auto r = decode_event("ResetRequested", kSchemaVersion, base + bad + "}");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "malformed_event") << bad;
+  }
+  EXPECT_FALSE(decode_outbox_message(R"({"id":"m","created_at_us":1e300})").ok());
 }
 
 }  // namespace

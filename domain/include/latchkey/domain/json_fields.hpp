@@ -8,6 +8,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+
+namespace latchkey::domain {
+
+// Whether every number in `j` is an integer that fits std::int64_t, the only
+// numbers stored types hold. Decoders check it first: nlohmann converts a
+// float (or an integer too large, which it parses as a float) to an integer
+// field with an undefined cast (found by fuzz_events).
+inline bool only_int64_numbers(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::number_float:
+      return false;
+    case nlohmann::json::value_t::number_unsigned:
+      return j.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
+    case nlohmann::json::value_t::object:
+    case nlohmann::json::value_t::array:
+      for (const auto& v : j) {
+        if (!only_int64_numbers(v)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+}  // namespace latchkey::domain
+
 #define LATCHKEY_JSON_COUNT(field) +1
 
 #define LATCHKEY_JSON_STRICT(Type, ...)                                                   \

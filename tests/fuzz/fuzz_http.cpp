@@ -1,0 +1,76 @@
+// libFuzzer: raw bytes into the server's request handling. The real Beast
+// server with the real API listens on 127.0.0.1; each input is written to a
+// fresh connection as it is (request line, headers, body, garbage), the
+// writing side is closed, and whatever comes back is read until the server
+// closes. The server must survive every input and keep answering.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+#include "latchkey/http/server.hpp"
+#include "tenant_setup.hpp"
+
+namespace {
+
+latchkey::fuzz::AppHarness* app = nullptr;
+std::uint16_t port = 0;
+
+int connect_to_server() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) __builtin_trap();
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  app = new latchkey::fuzz::AppHarness();
+  new latchkey::fuzz::FuzzTenant(*app);
+  latchkey::http::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.io_threads = 1;
+  options.read_timeout = std::chrono::seconds(2);
+  auto server = latchkey::http::Server::bind(
+      options, latchkey::http::AsyncHandler([](latchkey::http::Request request, latchkey::http::Respond respond) {
+        app->api().handle(std::move(request), std::move(respond));
+      }));
+  if (!server.ok()) __builtin_trap();
+  port = (*server)->port();
+  std::thread([s = std::move(*server)] { s->run(); }).detach();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  int fd = connect_to_server();
+  for (std::size_t sent = 0; sent < size;) {
+    ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may close early on a bad request
+    sent += static_cast<std::size_t>(n);
+  }
+  ::shutdown(fd, SHUT_WR);
+  char buffer[4096];
+  while (::recv(fd, buffer, sizeof buffer, 0) > 0) {
+  }
+  ::close(fd);
+  // Still serving: a well-formed request gets its answer.
+  if (size % 64 == 0) {
+    int probe = connect_to_server();
+    const char request[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    (void)::send(probe, request, sizeof request - 1, MSG_NOSIGNAL);
+    ssize_t n = ::recv(probe, buffer, sizeof buffer, 0);
+    if (n < 12 || std::string_view(buffer, 12) != "HTTP/1.1 200") __builtin_trap();
+    ::close(probe);
+  }
+  return 0;
+}
