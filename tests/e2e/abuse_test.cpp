@@ -27,18 +27,6 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int open_connection(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Self-service answers for a known and an unknown login, 1,000 each,
 // interleaved at random and 24 at a time: the same answer, and medians within
@@ -153,7 +141,7 @@ TEST(Abuse, SlowClientsDoNotStopNormalRequests) {
 
   std::vector<int> slow;
   for (int i = 0; i < 500; ++i) {
-    int fd = open_connection(server.port());
+    int fd = connect_loopback(server.port());
     ASSERT_GE(fd, 0) << "connection " << i;
     const std::string start = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     ASSERT_EQ(::send(fd, start.data(), start.size(), MSG_NOSIGNAL), static_cast<ssize_t>(start.size()));

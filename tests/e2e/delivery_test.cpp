@@ -2,8 +2,6 @@
 // SMTP server (aiosmtpd, from Debian's python3-aiosmtpd) and SMS to an HTTP
 // webhook, both started here on 127.0.0.1 by tests/e2e/sink.py, which writes
 // what it receives, decoded as a mail client would, one JSON line each.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -25,14 +23,9 @@ using namespace std::chrono_literals;
 constexpr const char* kPassword = "Sunflower-42x";
 
 bool accepts_connections(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+  int fd = connect_loopback(port);
+  if (fd >= 0) ::close(fd);
+  return fd >= 0;
 }
 
 // sink.py as a child process, stopped by its own PID.

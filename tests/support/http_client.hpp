@@ -31,9 +31,8 @@ inline std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-// Sends raw bytes and reads until the server closes the connection.
-inline HttpReply raw_exchange(std::uint16_t port, const std::string& bytes) {
-  HttpReply reply;
+// A connected socket to 127.0.0.1:port, or -1.
+inline int connect_loopback(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -41,8 +40,16 @@ inline HttpReply raw_exchange(std::uint16_t port, const std::string& bytes) {
   addr.sin_port = htons(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    return reply;
+    return -1;
   }
+  return fd;
+}
+
+// Sends raw bytes and reads until the server closes the connection.
+inline HttpReply raw_exchange(std::uint16_t port, const std::string& bytes) {
+  HttpReply reply;
+  int fd = connect_loopback(port);
+  if (fd < 0) return reply;
   for (std::size_t sent = 0; sent < bytes.size();) {
     ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;
