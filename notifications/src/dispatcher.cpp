@@ -42,15 +42,23 @@ Result<void> Dispatcher::record(const domain::OutboxMessage& m, const std::strin
   return {};
 }
 
-Result<void> Dispatcher::give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& m,
-                                 const std::string& reason, std::int64_t attempts) {
-  auto r = record(m, "NotificationFailed",
-                  domain::encode_payload(domain::NotificationFailed{m.id, m.guardian_id, m.channel, m.kind,
-                                                                   masked(m), reason, attempts, true}));
-  if (!r.ok()) return r;
+Result<void> Dispatcher::record_failure(const domain::OutboxMessage& m, const std::string& reason,
+                                        std::int64_t attempts, bool final) {
+  return record(m, "NotificationFailed",
+                domain::encode_payload(domain::NotificationFailed{m.id, m.guardian_id, m.channel, m.kind,
+                                                                 masked(m), reason, attempts, final}));
+}
+
+Result<void> Dispatcher::remove(const eventstore::OutboxEntry& entry) {
   if (auto d = store_.delete_outbox(entry.key); !d.ok()) return d;
   retries_.erase(entry.key);
   return {};
+}
+
+Result<void> Dispatcher::give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& m,
+                                 const std::string& reason, std::int64_t attempts) {
+  if (auto r = record_failure(m, reason, attempts, true); !r.ok()) return r;
+  return remove(entry);
 }
 
 Result<std::size_t> Dispatcher::run_once() {
@@ -110,11 +118,9 @@ Result<std::size_t> Dispatcher::run_once() {
         retry.next_at_us = now + backoff;
         down = true;
         ++waiting;
-        auto r = record(*message, "NotificationFailed",
-                        domain::encode_payload(domain::NotificationFailed{
-                            message->id, message->guardian_id, message->channel, message->kind,
-                            masked(*message), sent.error().message, retry.attempts, false}));
-        if (!r.ok()) return r.error();
+        if (auto r = record_failure(*message, sent.error().message, retry.attempts, false); !r.ok()) {
+          return r.error();
+        }
         continue;
       }
       auto r = record(*message, "NotificationSent",
@@ -122,8 +128,7 @@ Result<std::size_t> Dispatcher::run_once() {
                           message->id, message->guardian_id, message->channel, message->kind,
                           masked(*message)}));
       if (!r.ok()) return r.error();
-      if (auto d = store_.delete_outbox(entry.key); !d.ok()) return d.error();
-      retries_.erase(entry.key);
+      if (auto d = remove(entry); !d.ok()) return d.error();
       ++delivered;
       delivered_.fetch_add(1, std::memory_order_relaxed);
     }

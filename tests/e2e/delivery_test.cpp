@@ -11,7 +11,7 @@
 #include <random>
 #include <set>
 
-#include "support/latchkeyd.hpp"
+#include "support/api_tenant.hpp"
 
 namespace latchkey {
 namespace {
@@ -65,16 +65,6 @@ class Sink {
   std::unique_ptr<ChildProcess> process_;
 };
 
-std::string token_in(const std::string& body) {
-  auto at = body.find("reset?token=");
-  if (at == std::string::npos) return {};
-  auto end = at + 12;
-  while (end < body.size() && (std::isalnum(static_cast<unsigned char>(body[end])) || body[end] == '_' ||
-                               body[end] == '-' || body[end] == '.')) {
-    ++end;
-  }
-  return body.substr(at + 12, end - at - 12);
-}
 
 class Delivery : public ::testing::Test {
  protected:
@@ -199,7 +189,7 @@ TEST_F(Delivery, EmailArrivesIntactOverSmtp) {
   EXPECT_FALSE(id.empty());
   EXPECT_EQ(m["message_id"], "<" + id + "@sunny.example>");
   const std::string body = m["body"];
-  const std::string token = token_in(body);
+  const std::string token = reset_token_in(body);
   ASSERT_FALSE(token.empty()) << body;
   EXPECT_EQ(body, ".\n..two dots\nBonjour Zoë ☀\nhttp://localhost:8080/portal/reset?token=" + token +
                       "\nValable 30 minutes.\n" + std::string(200, 'x') + " \n");
@@ -237,7 +227,7 @@ TEST_F(Delivery, ServerDownAtFirstThenUpStillDelivers) {
   Sink smtp(dir, "smtp", smtp_port);
   auto mail = smtp.wait_for(1, 20s);
   ASSERT_EQ(mail.size(), 1u) << server->log();
-  EXPECT_EQ(redeem(token_in(mail[0]["body"])).status, 202);
+  EXPECT_EQ(redeem(reset_token_in(mail[0]["body"])).status, 202);
 }
 
 TEST_F(Delivery, ExpiredLinkIsNeverSent) {
@@ -275,11 +265,11 @@ TEST_F(Delivery, SupersededLinkIsNeverSent) {
   const auto& to_ana = mail[0]["to"] == "ana@example.com" ? mail[0] : mail[1];
   EXPECT_EQ(to_ana["to"], "ana@example.com");
   EXPECT_NE(mail[0]["to"], mail[1]["to"]);
-  EXPECT_EQ(redeem(token_in(to_ana["body"])).status, 202);  // the one that went out is the newest
+  EXPECT_EQ(redeem(reset_token_in(to_ana["body"])).status, 202);  // the one that went out is the newest
   EXPECT_TRUE(given_up_for("superseded before delivery"));
   int links_to_ana = 0;
   for (const auto& m : smtp.received()) {
-    links_to_ana += m["to"] == "ana@example.com" && !token_in(m["body"]).empty();
+    links_to_ana += m["to"] == "ana@example.com" && !reset_token_in(m["body"]).empty();
   }
   EXPECT_EQ(links_to_ana, 1) << "the superseded link was sent";
 }
@@ -306,7 +296,7 @@ TEST_F(Delivery, SmsWebhookReceivesJsonAndRetriesAGatewayError) {
   EXPECT_EQ(calls[0]["json"]["message_id"], sms["message_id"]);  // the retry is the same message
   const std::string body = sms["body"];
   EXPECT_LT(body.size(), 160u);
-  EXPECT_EQ(redeem(token_in(body)).status, 202);
+  EXPECT_EQ(redeem(reset_token_in(body)).status, 202);
 }
 
 TEST_F(Delivery, SmsOverHttpsVerifiesTheGatewaysCertificate) {
@@ -342,7 +332,7 @@ TEST_F(Delivery, SmsOverHttpsVerifiesTheGatewaysCertificate) {
   auto calls = webhook.wait_for(1, 20s);
   ASSERT_EQ(calls.size(), 1u) << server->log();
   EXPECT_EQ(calls[0]["json"]["to"], "+15551230000");
-  EXPECT_EQ(redeem(token_in(calls[0]["json"]["body"])).status, 202);
+  EXPECT_EQ(redeem(reset_token_in(calls[0]["json"]["body"])).status, 202);
 }
 
 TEST_F(Delivery, ReplayingTheLogSendsNothingAndSpendsNoCredit) {

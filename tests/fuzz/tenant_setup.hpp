@@ -4,11 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <set>
-#include <sstream>
 #include <vector>
 
 #include "app_harness.hpp"
+#include "support/metrics_routes.hpp"
 
 namespace latchkey::fuzz {
 
@@ -49,20 +48,12 @@ struct FuzzTenant {
 
     // Every route, from the latency histogram /metrics keeps per route;
     // those that would take the fuzzer's own credentials away are left out.
-    std::stringstream lines(app.call("GET", "/metrics", "", "").body);
-    const std::string prefix = "latchkey_http_request_duration_seconds_count{method=\"";
-    std::set<std::pair<std::string, std::string>> seen;
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind(prefix, 0) != 0) continue;
-      const auto method_end = line.find('"', prefix.size());
-      const auto route_start = line.find("route=\"", method_end) + 7;
-      std::pair<std::string, std::string> route{line.substr(prefix.size(), method_end - prefix.size()),
-                                                line.substr(route_start, line.find('"', route_start) - route_start)};
+    for (const auto& route : testing::routes_in_metrics(app.call("GET", "/metrics", "", "").body)) {
       if (route.first == "DELETE" || route.second.find("portal-login-resets") != std::string::npos ||
           route.second.find("can-log-in") != std::string::npos || route.second.find("/me/password") != std::string::npos) {
         continue;
       }
-      if (seen.insert(route).second) routes.push_back(route);
+      routes.push_back(route);
     }
   }
 

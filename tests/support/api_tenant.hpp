@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "support/latchkeyd.hpp"
+#include "support/metrics_routes.hpp"
 
 namespace latchkey::testing {
 
@@ -159,19 +160,7 @@ class OutboxReader {
 // Every route the server serves, as (method, pattern), read from the
 // latency histogram /metrics keeps for each route, requested or not.
 inline std::set<std::pair<std::string, std::string>> served_routes(const LatchkeydProcess& server) {
-  auto metrics = server.call("GET", "/metrics");
-  const std::string prefix = "latchkey_http_request_duration_seconds_count{method=\"";
-  std::set<std::pair<std::string, std::string>> served;
-  std::stringstream lines(metrics.body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(prefix, 0) != 0) continue;
-    const auto method_end = line.find('"', prefix.size());
-    const auto route_start = line.find("route=\"", method_end) + 7;
-    const auto route_end = line.find('"', route_start);
-    served.insert({line.substr(prefix.size(), method_end - prefix.size()),
-                   line.substr(route_start, route_end - route_start)});
-  }
-  return served;
+  return routes_in_metrics(server.call("GET", "/metrics").body);
 }
 
 // Runs fn(0) … fn(n-1) on n threads released at the same moment.

@@ -80,6 +80,10 @@ class Dispatcher {
   };
   Result<void> record(const domain::OutboxMessage& message, const std::string& type,
                       const std::string& payload);
+  Result<void> record_failure(const domain::OutboxMessage& message, const std::string& reason,
+                              std::int64_t attempts, bool final);
+  // Deletes a delivered or given-up entry and forgets its retries.
+  Result<void> remove(const eventstore::OutboxEntry& entry);
   // Records the final NotificationFailed and deletes the entry.
   Result<void> give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& message,
                        const std::string& reason, std::int64_t attempts);
