@@ -406,7 +406,9 @@ TEST_F(Delivery, KilledTwentyTimesMidDeliveryLosesNothing) {
   EXPECT_EQ(copies.size(), expected.size());
   std::size_t duplicates = mail.size() - copies.size();
   EXPECT_LE(duplicates, static_cast<std::size_t>(kKills)) << "more re-sends than crashes";
-  for (const auto& [id, n] : copies) EXPECT_LE(n, 2) << id;
+  // One message can be in flight at two crashes in a row (re-sent first
+  // after a restart, killed again mid-send): each crash adds at most one copy.
+  for (const auto& [id, n] : copies) EXPECT_LE(n - 1, kKills) << id;
   // The kills happened mid-delivery: some but not all had gone out.
   EXPECT_GT(before_final, 0u);
   EXPECT_LT(before_final, mail.size());
