@@ -280,10 +280,17 @@ void Api::dispatch(std::shared_ptr<Call> call) {
   // another method is a 405 with Allow.
   auto segments = split_path(raw_path);
   std::string allow;
+  // Literal segments are compared first; parameters are decoded only for the
+  // route that matched.
   for (const auto& route : routes_) {
     if (route->segments.size() != segments.size()) continue;
-    std::vector<std::pair<std::string, std::string>> params;
     bool match = true;
+    for (std::size_t i = 0; i < segments.size() && match; ++i) {
+      const std::string& want = route->segments[i];
+      match = (want.size() > 2 && want.front() == '{') ? !segments[i].empty() : want == segments[i];
+    }
+    if (!match) continue;
+    std::vector<std::pair<std::string, std::string>> params;
     for (std::size_t i = 0; i < segments.size() && match; ++i) {
       const std::string& want = route->segments[i];
       if (want.size() > 2 && want.front() == '{') {
@@ -293,8 +300,6 @@ void Api::dispatch(std::shared_ptr<Call> call) {
         } else {
           params.emplace_back(want.substr(1, want.size() - 2), std::move(*value));
         }
-      } else {
-        match = want == segments[i];
       }
     }
     if (!match) continue;

@@ -206,8 +206,13 @@ void Api::add_routes() {
     q.limit = *limit;
     return read(deps_.reads.search_guardians(c.tenant, q));
   });
-  add("GET", "/v1/t/{t}/guardians/{g}", kStaff, kQuery,
-      [this](Call& c) { return read(deps_.reads.guardian(c.tenant, c.param("g"))); });
+  add("GET", "/v1/t/{t}/guardians/{g}", kStaff, kQuery, [this](Call& c) {
+    auto text = deps_.reads.guardian_text(c.tenant, c.param("g"));
+    if (!text) return problem_of(text.error());
+    Response r;
+    r.body = std::move(*text);
+    return r;
+  });
   add("PATCH", "/v1/t/{t}/guardians/{g}", kStaff | kRegistrar, kCommand, [this](Call& c) {
     LK_BODY(c, false);
     commands::UpdateGuardianContact cmd;

@@ -98,6 +98,9 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
     ok.via = via;
     ok.must_change_password = via == "temporary_password" || g.must_change_password;
     ok.login_count = g.login_count + 1;
+    for (auto& oldest : g.sessions_to_end_for_login(now)) {
+      tx.append(stream, guardian->expected(), domain::SessionEnded{g.id, std::move(oldest), "session_limit"});
+    }
     tx.append(stream, guardian->expected(), ok);
     if (via == "password" && ports_.passwords.needs_rehash(g.password_hash)) {
       tx.append(stream, guardian->expected(),

@@ -47,6 +47,18 @@ std::vector<std::string> GuardianState::session_ids() const {
   return ids;
 }
 
+std::vector<std::string> GuardianState::sessions_to_end_for_login(Micros now) const {
+  std::vector<std::pair<Micros, std::string>> live;
+  for (const auto& [id, s] : sessions) {
+    if (s.expires_at_us > now) live.emplace_back(s.expires_at_us, id);
+  }
+  std::vector<std::string> out;
+  if (live.size() < kMaxSessions) return out;
+  std::sort(live.begin(), live.end());
+  for (std::size_t i = 0; i + kMaxSessions <= live.size(); ++i) out.push_back(live[i].second);
+  return out;
+}
+
 std::string GuardianState::session_for(std::string_view token_hash, Micros now) const {
   std::string found;
   for (const auto& [id, s] : sessions) {

@@ -59,6 +59,7 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     o.compression = rocksdb::kLZ4Compression;
     o.level_compaction_dynamic_level_bytes = true;
+    o.write_buffer_size = options.memtable_budget_bytes / 2;
     return o;
   };
 
@@ -67,6 +68,7 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   db_options.create_missing_column_families = options.mode == Mode::read_write;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
+  db_options.db_write_buffer_size = options.memtable_budget_bytes;
   db_options.max_open_files = options.mode == Mode::secondary ? -1 : 512;
   // A torn write at the WAL's tail (power loss mid-append) is recovered as the
   // prefix before it: nothing after a hole is replayed, keeping positions dense.

@@ -1,7 +1,13 @@
-// Boost.Beast implementation of latchkey::http::Server, after Beast's advanced
-// server example: a listener accepting onto per-connection strands, one
-// session object per connection kept alive by shared_from_this, N threads on
-// one io_context, a signal_set for SIGTERM/SIGINT.
+// Boost.Beast implementation of latchkey::http::Server.
+//
+// One io_context per I/O thread, each run by its thread alone: a connection
+// lives on one thread from accept to close, so its handlers need no strand and
+// no thread hands work to another (a single shared io_context made the two
+// threads wake each other for every request). Beast parses requests; answers
+// are serialized by hand into one buffer per connection and written with one
+// send. Deadlines are a time stamp per connection, checked by one sweep timer
+// per thread, instead of a timer armed and cancelled around every read and
+// write.
 #include "latchkey/http/server.hpp"
 
 #include <boost/asio.hpp>
@@ -9,6 +15,8 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <charconv>
+#include <list>
 #include <optional>
 #include <thread>
 
@@ -36,6 +44,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kSweepEvery = std::chrono::milliseconds(250);
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -52,37 +63,59 @@ struct Shared {
   std::atomic<int> in_flight{0};  // requests read and not yet fully answered
 };
 
+class Session;
+
+// One I/O thread's share of the server: its io_context, the connections it
+// serves, and the timer that ends those past their deadline.
+struct Worker {
+  Worker() : ioc(1), sweeper(ioc) {}
+  asio::io_context ioc;
+  asio::steady_timer sweeper;
+  std::list<std::weak_ptr<Session>> sessions;  // touched only on this worker's thread
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
-    // Once per connection, not per request (a getpeername each time).
+      : socket_(std::move(socket)), shared_(std::move(shared)) {
     beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
+    socket_.set_option(tcp::no_delay(true), ignored);
+    // Once per connection, not per request (a getpeername each time).
+    auto endpoint = socket_.remote_endpoint(ignored);
     if (!ignored) source_ip_ = endpoint.address().to_string();
   }
 
-  void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  // On the worker's thread.
+  void start(Worker& worker) {
+    worker.sessions.push_back(weak_from_this());
+    read();
+  }
+
+  // Called by the sweep on this connection's thread.
+  bool expired(Clock::time_point now) const { return now > deadline_; }
+  void close() {
+    deadline_ = Clock::time_point::max();
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
   }
 
  private:
   void read() {
-    if (shared_->stopping.load()) return close();
+    if (shared_->stopping.load(std::memory_order_relaxed)) return close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_->options.header_limit));
     parser_->body_limit(shared_->options.body_limit);
     // One deadline for the whole request: a client that trickles bytes (or
     // idles between keep-alive requests) is cut off when it passes.
-    stream_.expires_after(shared_->options.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    deadline_ = Clock::now() + shared_->options.read_timeout;
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof || !socket_.is_open()) {
       return close();
     }
     if (ec == bhttp::error::body_limit) {
@@ -95,6 +128,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return refuse(problem(400, "malformed_request", "The request is not valid HTTP/1.1."));
     }
 
+    // No deadline while the handler works: the answer may wait for a hash.
+    deadline_ = Clock::time_point::max();
     shared_->in_flight.fetch_add(1);
     auto& message = parser_->get();
     Request request;
@@ -108,13 +143,15 @@ class Session : public std::enable_shared_from_this<Session> {
     request.source_ip = source_ip_;
 
     // The answer may come from another thread: it is written on this
-    // connection's executor, once.
+    // connection's thread, once (a second call for the same request is
+    // ignored).
     const bool keep_alive = message.keep_alive();
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    Respond respond = [self = shared_from_this(), keep_alive, answered](Response response) {
-      if (answered->exchange(true)) return;
-      asio::dispatch(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
-        self->write(std::move(response), keep_alive && !self->shared_->stopping.load(), true);
+    const std::uint64_t seq = ++requests_;
+    Respond respond = [self = shared_from_this(), keep_alive, seq](Response response) {
+      std::uint64_t expected = seq - 1;
+      if (!self->answered_.compare_exchange_strong(expected, seq)) return;
+      asio::dispatch(self->socket_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
+        self->write(response, keep_alive && !self->shared_->stopping.load(), true);
       });
     };
     try {
@@ -124,50 +161,77 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void refuse(Response response) { write(std::move(response), false, false); }
+  void refuse(const Response& response) { write(response, false, false); }
 
-  void write(Response response, bool keep_alive, bool counted) {
-    auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(response.status), 11);
-    out->set(bhttp::field::server, "latchkey");
-    out->set(bhttp::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) out->set(name, value);
-    out->body() = std::move(response.body);
-    out->keep_alive(keep_alive);
-    out->prepare_payload();
-    stream_.expires_after(shared_->options.read_timeout);
-    bhttp::async_write(stream_, *out,
-                       [self = shared_from_this(), out, keep_alive, counted](beast::error_code ec,
-                                                                            std::size_t) {
-                         if (counted) self->shared_->in_flight.fetch_sub(1);
-                         if (ec || !keep_alive) return self->close();
-                         self->read();
-                       });
+  void write(const Response& response, bool keep_alive, bool counted) {
+    serialize(response, keep_alive);
+    deadline_ = Clock::now() + shared_->options.read_timeout;  // a client that does not read is cut off too
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this(), keep_alive, counted](beast::error_code ec, std::size_t) {
+                        if (counted) self->shared_->in_flight.fetch_sub(1);
+                        if (ec || !keep_alive) return self->close();
+                        self->read();
+                      });
   }
 
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+  // HTTP/1.1 status line, headers and body, into the connection's buffer
+  // (kept between requests, so a keep-alive connection stops allocating).
+  void serialize(const Response& r, bool keep_alive) {
+    out_.clear();
+    out_ += "HTTP/1.1 ";
+    char number[24];
+    auto status = r.status >= 100 && r.status <= 999 ? r.status : 500;
+    out_.append(number, std::to_chars(number, number + sizeof number, status).ptr);
+    out_ += ' ';
+    out_ += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
+    out_ += "\r\nServer: latchkey\r\nContent-Type: ";
+    out_ += r.content_type;
+    out_ += "\r\nContent-Length: ";
+    out_.append(number, std::to_chars(number, number + sizeof number, r.body.size()).ptr);
+    for (const auto& [name, value] : r.headers) {
+      // Header values come from the server itself, never from a request
+      // verbatim; still, a line break must never split a header.
+      if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
+      out_ += "\r\n";
+      out_ += name;
+      out_ += ": ";
+      out_ += value;
+    }
+    if (!keep_alive) out_ += "\r\nConnection: close";
+    out_ += "\r\n\r\n";
+    out_ += r.body;
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::string out_;
   std::shared_ptr<Shared> shared_;
   std::string source_ip_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  std::uint64_t requests_ = 0;             // on this connection's thread
+  std::atomic<std::uint64_t> answered_{0};  // the last request answered
 };
 
 class BeastServer final : public Server {
  public:
   BeastServer(ServerOptions options, AsyncHandler handler)
-      : ioc_(options.io_threads),
-        acceptor_(asio::make_strand(ioc_)),
-        signals_(ioc_, SIGINT, SIGTERM),
-        drain_timer_(ioc_),
-        shared_(std::make_shared<Shared>()) {
+      : shared_(std::make_shared<Shared>()) {
+    const int threads = std::max(1, options.io_threads);
+    for (int i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
+    acceptor_.emplace(workers_[0]->ioc);
+    signals_.emplace(workers_[0]->ioc, SIGINT, SIGTERM);
+    drain_timer_.emplace(workers_[0]->ioc);
     shared_->handler = std::move(handler);
     shared_->options = std::move(options);
+  }
+
+  ~BeastServer() override {
+    // Connections go before the contexts that own their sockets.
+    acceptor_.reset();
+    signals_.reset();
+    drain_timer_.reset();
+    for (auto& w : workers_) w->sessions.clear();
   }
 
   Result<void> listen() {
@@ -191,64 +255,90 @@ class BeastServer final : public Server {
     }
     if (port < 0 || port > 65535) return make_error("bad_listen_address", "bad port in " + listen);
     tcp::endpoint endpoint(address, static_cast<std::uint16_t>(port));
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    acceptor_->open(endpoint.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(endpoint, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return make_error("cannot_listen", "cannot listen on " + listen + ": " + ec.message());
     return {};
   }
 
-  std::uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+  std::uint16_t port() const override { return acceptor_->local_endpoint().port(); }
 
   void run() override {
     accept();
-    signals_.async_wait([this](beast::error_code ec, int) {
+    signals_->async_wait([this](beast::error_code ec, int) {
       if (!ec) stop();
     });
+    for (auto& w : workers_) sweep(*w);
     std::vector<std::thread> threads;
-    for (int i = 1; i < shared_->options.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([this, i] { workers_[i]->ioc.run(); });
+    workers_[0]->ioc.run();
     for (auto& t : threads) t.join();
   }
 
   void stop() override {
-    asio::post(acceptor_.get_executor(), [this] {
+    asio::post(workers_[0]->ioc, [this] {
       if (shared_->stopping.exchange(true)) return;
       beast::error_code ec;
-      acceptor_.close(ec);
-      signals_.cancel(ec);
-      drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      acceptor_->close(ec);
+      signals_->cancel(ec);
+      drain_deadline_ = Clock::now() + std::chrono::seconds(10);
       drain();
     });
   }
 
  private:
+  // New connections go to the workers in turn.
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket s) {
+    Worker& next = *workers_[next_worker_++ % workers_.size()];
+    acceptor_->async_accept(next.ioc, [this, &next](beast::error_code ec, tcp::socket s) {
       if (shared_->stopping.load()) return;
-      if (!ec) std::make_shared<Session>(std::move(s), shared_)->start();
+      if (!ec) {
+        auto session = std::make_shared<Session>(std::move(s), shared_);
+        asio::post(next.ioc, [session, &next] { session->start(next); });
+      }
       accept();
     });
   }
 
-  // Waits for in-flight requests to be answered (at most 10 s), then ends
-  // every connection by stopping the io_context.
-  void drain() {
-    if (shared_->in_flight.load() == 0 || std::chrono::steady_clock::now() > drain_deadline_) {
-      ioc_.stop();
-      return;
-    }
-    drain_timer_.expires_after(std::chrono::milliseconds(5));
-    drain_timer_.async_wait([this](beast::error_code) { drain(); });
+  // Ends this worker's connections whose deadline has passed, and forgets
+  // the ones that are gone.
+  void sweep(Worker& w) {
+    w.sweeper.expires_after(kSweepEvery);
+    w.sweeper.async_wait([this, &w](beast::error_code ec) {
+      if (ec) return;
+      const auto now = Clock::now();
+      for (auto it = w.sessions.begin(); it != w.sessions.end();) {
+        if (auto session = it->lock()) {
+          if (session->expired(now)) session->close();
+          ++it;
+        } else {
+          it = w.sessions.erase(it);
+        }
+      }
+      if (!shared_->stopping.load()) sweep(w);
+    });
   }
 
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  asio::signal_set signals_;
-  asio::steady_timer drain_timer_;
-  std::chrono::steady_clock::time_point drain_deadline_;
+  // Waits for in-flight requests to be answered (at most 10 s), then ends
+  // every connection by stopping the workers.
+  void drain() {
+    if (shared_->in_flight.load() == 0 || Clock::now() > drain_deadline_) {
+      for (auto& w : workers_) w->ioc.stop();
+      return;
+    }
+    drain_timer_->expires_after(std::chrono::milliseconds(5));
+    drain_timer_->async_wait([this](beast::error_code) { drain(); });
+  }
+
   std::shared_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::optional<asio::signal_set> signals_;
+  std::optional<asio::steady_timer> drain_timer_;
+  Clock::time_point drain_deadline_;
+  std::size_t next_worker_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "latchkey/projections/audit_lines.hpp"
 
 #include "latchkey/domain/encoding.hpp"
+#include "latchkey/domain/guardian.hpp"
 
 namespace latchkey::projections {
 namespace {
@@ -77,7 +78,10 @@ AuditLine describe(const domain::DomainEvent& event) {
           return {e.guardian_id, "locked out after " + std::to_string(e.failures) + " failed logins until " +
                                      format_time(e.locked_until_us)};
         } else if constexpr (std::is_same_v<E, SessionEnded>) {
-          return {e.guardian_id, "logged out"};
+          return {e.guardian_id, e.reason == "session_limit"
+                                     ? "oldest session ended: a new login passed " +
+                                           std::to_string(domain::kMaxSessions) + " sessions"
+                                     : std::string("logged out")};
         } else if constexpr (std::is_same_v<E, PasswordChanged>) {
           return {e.guardian_id, std::string(e.reason == "reset" ? "password reset through a link"
                                                                    : "password changed") +

@@ -1,7 +1,11 @@
 #include "latchkey/projections/read_models.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/projections/audit_lines.hpp"
@@ -15,16 +19,37 @@ Error not_found(const std::string& what) { return make_error("not_found", what +
 Error bad_cursor() { return make_error("invalid_input", "the cursor is not valid", "cursor"); }
 
 template <class Row>
-Result<std::optional<Row>> load_row(ReadModelDb& db, const std::string& key) {
-  auto stored = db.get(key);
-  if (!stored) return stored.error();
-  if (!stored->has_value()) return std::optional<Row>{};
-  auto j = nlohmann::json::parse(**stored, nullptr, false);
+Result<std::optional<Row>> parse_row(const std::optional<std::string>& stored, const std::string& key) {
+  if (!stored.has_value()) return std::optional<Row>{};
+  auto j = nlohmann::json::parse(*stored, nullptr, false);
   try {
     return std::optional<Row>{j.get<Row>()};
   } catch (const nlohmann::json::exception& e) {
     return make_error("corruption", "read model row " + key + " does not decode");
   }
+}
+
+template <class Row>
+Result<std::optional<Row>> load_row(ReadModelDb& db, const std::string& key) {
+  auto stored = db.get(key);
+  if (!stored) return stored.error();
+  return parse_row<Row>(*stored, key);
+}
+
+// The first instant after `now` at which a guardian's card would read
+// differently with no new event: a lock running out, a reset link or a
+// session expiring. INT64_MAX when nothing is pending.
+domain::Micros card_changes_after(const domain::GuardianState& g, domain::Micros now) {
+  domain::Micros next = std::numeric_limits<domain::Micros>::max();
+  auto consider = [&](domain::Micros t) {
+    if (t > now && t < next) next = t;
+  };
+  consider(g.locked_until_us);
+  for (const auto& r : g.resets) {
+    if (r.status == domain::ResetStatus::pending) consider(r.expires_at_us);
+  }
+  for (const auto& [id, session] : g.sessions) consider(session.expires_at_us);
+  return next;
 }
 
 nlohmann::json time_or_null(std::int64_t us) {
@@ -48,6 +73,35 @@ std::optional<std::uint64_t> position_cursor(const std::string& cursor) {
     return std::nullopt;
   }
   return std::stoull(cursor);
+}
+
+// A guardian's card as SPEC §5 "login state" shows it, at `now`.
+nlohmann::json guardian_card_of(const domain::GuardianState& g, domain::Micros now, const nlohmann::json* children) {
+  nlohmann::json pending = nullptr;
+  if (const auto* r = g.pending_reset(now)) {
+    pending = {{"channel", r->channel}, {"expires_at", domain::format_time(r->expires_at_us)}};
+  }
+  const auto active = std::count_if(g.sessions.begin(), g.sessions.end(),
+                                    [now](const auto& kv) { return kv.second.expires_at_us > now; });
+  nlohmann::json card = {
+      {"id", g.id},
+      {"family_id", g.family_id},
+      {"first_name", g.first_name},
+      {"last_name", g.last_name},
+      {"email", g.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.email)},
+      {"phone", g.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.phone)},
+      {"can_log_in", g.can_log_in},
+      {"login_id", g.has_logged_in && !g.login_id().empty() ? nlohmann::json(g.login_id()) : nlohmann::json(nullptr)},
+      {"status", g.status(now)},
+      {"last_login", time_or_null(g.last_login_us)},
+      {"login_count", g.login_count},
+      {"failed_login_count", g.failed_login_count},
+      {"locked_until", g.is_locked(now) ? time_or_null(g.locked_until_us) : nlohmann::json(nullptr)},
+      {"must_change_password", g.must_change_password},
+      {"pending_reset", pending},
+      {"active_sessions", active}};
+  if (children) card["children"] = *children;
+  return card;
 }
 
 }  // namespace
@@ -76,33 +130,7 @@ Result<nlohmann::json> ReadModels::guardian_card(const std::string& tenant, cons
   auto row = load_row<domain::GuardianState>(db_, keys::guardian(tenant, guardian_id));
   if (!row) return row.error();
   if (!row->has_value() || !(*row)->exists) return not_found("guardian");
-  const auto& g = **row;
-  const auto now = clock_.now_us();
-  nlohmann::json pending = nullptr;
-  if (const auto* r = g.pending_reset(now)) {
-    pending = {{"channel", r->channel}, {"expires_at", domain::format_time(r->expires_at_us)}};
-  }
-  const auto active = std::count_if(g.sessions.begin(), g.sessions.end(),
-                                    [now](const auto& kv) { return kv.second.expires_at_us > now; });
-  nlohmann::json card = {
-      {"id", g.id},
-      {"family_id", g.family_id},
-      {"first_name", g.first_name},
-      {"last_name", g.last_name},
-      {"email", g.email.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.email)},
-      {"phone", g.phone.empty() ? nlohmann::json(nullptr) : nlohmann::json(g.phone)},
-      {"can_log_in", g.can_log_in},
-      {"login_id", g.has_logged_in && !g.login_id().empty() ? nlohmann::json(g.login_id()) : nlohmann::json(nullptr)},
-      {"status", g.status(now)},
-      {"last_login", time_or_null(g.last_login_us)},
-      {"login_count", g.login_count},
-      {"failed_login_count", g.failed_login_count},
-      {"locked_until", g.is_locked(now) ? time_or_null(g.locked_until_us) : nlohmann::json(nullptr)},
-      {"must_change_password", g.must_change_password},
-      {"pending_reset", pending},
-      {"active_sessions", active}};
-  if (children) card["children"] = *children;
-  return card;
+  return guardian_card_of(**row, clock_.now_us(), children);
 }
 
 Result<nlohmann::json> ReadModels::guardian(const std::string& tenant, const std::string& guardian_id) {
@@ -115,6 +143,83 @@ Result<nlohmann::json> ReadModels::guardian(const std::string& tenant, const std
     if (family->has_value()) children = (**family).children;
   }
   return guardian_card(tenant, guardian_id, &children);
+}
+
+// Remembered renderings of guardian cards, in shards so that I/O threads
+// rarely wait on each other. An entry holds the generations (ReadModelDb::
+// generation) of the three rows it was rendered from, read before the rows
+// themselves, and the span of time over which it stays true; a hit needs all
+// three generations unmoved and the clock inside that span, so a stale answer
+// is impossible by construction and there is no invalidation to forget.
+// Bounded: a full shard is emptied.
+struct ReadModels::CardCache {
+  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kPerShard = 256;
+  struct Entry {
+    std::uint64_t name_gen = 0, family_gen = 0, guardian_gen = 0;
+    std::string family_key;
+    domain::Micros from_us = 0, until_us = 0;
+    std::string text;
+  };
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;
+  };
+  std::array<Shard, kShards> shards;
+  Shard& shard_of(const std::string& key) { return shards[std::hash<std::string>{}(key) % kShards]; }
+};
+
+std::shared_ptr<ReadModels::CardCache> ReadModels::make_card_cache() { return std::make_shared<CardCache>(); }
+
+Result<std::string> ReadModels::guardian_text(const std::string& tenant, const std::string& guardian_id) {
+  const std::string name_key = keys::guardian_name(tenant, guardian_id);
+  const std::string guardian_key = keys::guardian(tenant, guardian_id);
+  const std::uint64_t name_gen = db_.generation(name_key);
+  const std::uint64_t guardian_gen = db_.generation(guardian_key);
+  const auto now = clock_.now_us();
+  std::string cache_key = tenant;
+  cache_key += '\0';
+  cache_key += guardian_id;
+  auto& shard = cards_->shard_of(cache_key);
+  {
+    std::lock_guard lock(shard.mutex);
+    if (auto it = shard.entries.find(cache_key); it != shard.entries.end()) {
+      const auto& e = it->second;
+      if (e.name_gen == name_gen && e.guardian_gen == guardian_gen && db_.generation(e.family_key) == e.family_gen &&
+          now >= e.from_us && now < e.until_us) {
+        return e.text;
+      }
+    }
+  }
+
+  // Read and render; remember the rendering with the generations read before the rows.
+  auto name_raw = db_.get(name_key);
+  if (!name_raw) return name_raw.error();
+  auto name = parse_row<GuardianNameRow>(*name_raw, name_key);
+  if (!name) return name.error();
+  nlohmann::json children = nlohmann::json::array();
+  std::string family_key;
+  std::uint64_t family_gen = 0;
+  if (name->has_value()) {
+    family_key = keys::family(tenant, (*name)->family_id);
+    family_gen = db_.generation(family_key);
+    auto family = load_row<FamilyRow>(db_, family_key);
+    if (!family) return family.error();
+    if (family->has_value()) children = (**family).children;
+  }
+  auto state = load_row<domain::GuardianState>(db_, guardian_key);
+  if (!state) return state.error();
+  if (!state->has_value() || !(*state)->exists) return not_found("guardian");
+  auto card = guardian_card_of(**state, now, &children);
+  std::string text = card.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (name->has_value()) {
+    CardCache::Entry e{name_gen, family_gen, guardian_gen, std::move(family_key), now,
+                       card_changes_after(**state, now), text};
+    std::lock_guard lock(shard.mutex);
+    if (shard.entries.size() >= CardCache::kPerShard && !shard.entries.contains(cache_key)) shard.entries.clear();
+    shard.entries.insert_or_assign(std::move(cache_key), std::move(e));
+  }
+  return text;
 }
 
 Result<nlohmann::json> ReadModels::family(const std::string& tenant, const std::string& family_id) {

@@ -159,6 +159,7 @@ class RocksReadModelDb final : public ReadModelDb {
     options.disableWAL = true;
     auto s = db_->Write(options, &batch);
     if (!s.ok()) return storage(s);
+    for (const auto& op : ops) changed(op.key);
     return {};
   }
 
@@ -174,6 +175,7 @@ class RocksReadModelDb final : public ReadModelDb {
     options.disableWAL = true;
     auto s = db_->Write(options, &batch);
     if (!s.ok()) return storage(s);
+    changed_everything();
     return {};
   }
 
@@ -196,6 +198,7 @@ class RocksReadModelDb final : public ReadModelDb {
     std::error_code ec;
     std::filesystem::remove(file, ec);
     if (!s.ok()) return storage(s);
+    changed_everything();
     return {};
   }
 
@@ -230,8 +233,10 @@ Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = 256;
-  db_options.write_buffer_size = 64u << 20;
-  db_options.max_write_buffer_number = 3;
+  // Memtables within a fixed budget (see ReadModelDbOptions).
+  db_options.db_write_buffer_size = options.memtable_budget_bytes;
+  db_options.write_buffer_size = options.memtable_budget_bytes / 2;
+  db_options.max_write_buffer_number = 2;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));

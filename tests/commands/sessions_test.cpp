@@ -61,6 +61,48 @@ TEST(LogIn, EachLoginCountsAndOnlyTheFirstIsFirst) {
   EXPECT_EQ(h.guardian_state(ana).sessions.size(), 3u);
 }
 
+TEST(LogIn, PastTheSessionLimitTheOldestSessionEnds) {
+  Harness h;
+  auto ana = h.given_registered_guardian("ana@example.com");
+  std::vector<std::string> tokens;
+  for (std::size_t i = 0; i < domain::kMaxSessions; ++i) {
+    tokens.push_back(h.given_session("ana@example.com"));
+    h.clock.advance_seconds(1);
+  }
+  const auto before = h.head();
+  const auto oldest = h.guardian_state(ana).sessions_to_end_for_login(h.clock.now_us());
+  ASSERT_EQ(oldest.size(), 1u);
+
+  auto r = h.handlers->log_in(h.anonymous(), {"ana@example.com", kGoodPassword});
+
+  ASSERT_TRUE(r.ok()) << r.error().code;
+  EXPECT_EQ(h.types_since(before), (Types{"SessionEnded", "LoginSucceeded"}));
+  auto ended = h.decoded_of<domain::SessionEnded>(before);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].reason, "session_limit");
+  EXPECT_EQ(ended[0].session_id, oldest[0]);
+  EXPECT_EQ(h.guardian_state(ana).sessions.size(), domain::kMaxSessions);
+  // The first device's token is the one that stopped working.
+  EXPECT_EQ(h.handlers->authenticate_session(h.tenant_id, tokens[0]).error().code, "session_invalid");
+  for (std::size_t i = 1; i < tokens.size(); ++i) {
+    EXPECT_TRUE(h.handlers->authenticate_session(h.tenant_id, tokens[i]).ok()) << i;
+  }
+  EXPECT_TRUE(h.handlers->authenticate_session(h.tenant_id, r->session_token).ok());
+}
+
+TEST(LogIn, ExpiredSessionsDoNotCountAgainstTheLimit) {
+  Harness h;
+  auto ana = h.given_registered_guardian("ana@example.com");
+  for (std::size_t i = 0; i < domain::kMaxSessions; ++i) h.given_session("ana@example.com");
+  h.clock.advance_seconds(43200);  // every one of them has expired
+  const auto before = h.head();
+
+  ASSERT_TRUE(h.handlers->log_in(h.anonymous(), {"ana@example.com", kGoodPassword}).ok());
+
+  EXPECT_EQ(h.types_since(before), Types{"LoginSucceeded"});
+  EXPECT_EQ(h.guardian_state(ana).sessions.size(), 1u);
+}
+
 TEST(LogIn, WorksByEmailInAnyCaseAndByACustomLoginId) {
   Harness h;
   auto ana = h.given_guardian("ana@example.com");

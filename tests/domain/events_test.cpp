@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "latchkey/domain/events.hpp"
+#include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/messages.hpp"
 
 namespace latchkey::domain {
@@ -140,6 +141,40 @@ TEST(EventDecoding, NumbersOutOfRangeAreRefused) {
     EXPECT_EQ(r.error().code, "malformed_event") << bad;
   }
   EXPECT_FALSE(decode_outbox_message(R"({"id":"m","created_at_us":1e300})").ok());
+}
+
+}  // namespace
+}  // namespace latchkey::domain
+
+namespace latchkey::domain {
+namespace {
+
+TEST(GuardianSessions, ALoginEndsTheOldestLiveSessionsPastTheLimit) {
+  // Sessions s0…s(n-1), s_i expiring at 1000 + i; "now" decides which are live.
+  auto with_sessions = [](std::size_t n) {
+    GuardianState g;
+    for (std::size_t i = 0; i < n; ++i) {
+      g.sessions["s" + std::to_string(100 + i)] = Session{"h", static_cast<Micros>(1000 + i), false};
+    }
+    return g;
+  };
+  struct Case {
+    const char* name;
+    std::size_t sessions;
+    Micros now;
+    std::vector<std::string> expected;
+  };
+  const std::size_t k = kMaxSessions;
+  for (const auto& c : std::vector<Case>{
+           {"none", 0, 0, {}},
+           {"one short of the limit", k - 1, 0, {}},
+           {"at the limit: the oldest goes", k, 0, {"s100"}},
+           {"over the limit (older data): the oldest go", k + 2, 0, {"s100", "s101", "s102"}},
+           {"at the limit but two expired: room", k, 1001, {}},
+           {"over by expired ones only: room", k + 1, 1001, {}},
+           {"all expired", k + 3, 5000, {}}}) {
+    EXPECT_EQ(with_sessions(c.sessions).sessions_to_end_for_login(c.now), c.expected) << c.name;
+  }
 }
 
 }  // namespace

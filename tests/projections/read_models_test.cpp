@@ -60,6 +60,44 @@ TEST(LoginState, LockoutShowsUntilItRunsOut) {
   EXPECT_TRUE((*card)["locked_until"].is_null());
 }
 
+// The remembered rendering of GET /guardians/{g} is always exactly the
+// card rendered afresh: after every change, and as a lock, a link and a
+// session run out with no event at all.
+TEST(LoginState, TheRememberedCardTextIsAlwaysTheFreshCard) {
+  Harness h;
+  h.given_tenant(R"({"lockout":{"max_failures":2,"lock_seconds":60}})");
+  ReadSide rs(h);
+  const auto f = h.given_family("Rivera");
+  const auto g = h.given_guardian("ana@example.com", "", f, "Ana", "Rivera");
+  auto same = [&](const char* when) {
+    rs.catch_up();
+    auto fresh = rs.answers->guardian(h.tenant_id, g);
+    ASSERT_TRUE(fresh.ok()) << when;
+    for (int i = 0; i < 2; ++i) {  // a miss, then a hit
+      auto text = rs.answers->guardian_text(h.tenant_id, g);
+      ASSERT_TRUE(text.ok()) << when;
+      EXPECT_EQ(*text, fresh->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) << when;
+    }
+  };
+  same("added");
+  ASSERT_TRUE(h.handlers->add_child(h.staff(), {f, {"S-1", "Sam", "Rivera"}}).ok());
+  same("child added (family row only)");
+  ASSERT_TRUE(h.handlers->register_portal_account(h.staff(), {g, kGoodPassword, ""}).ok());
+  h.given_session("ana@example.com");
+  same("logged in");
+  for (int i = 0; i < 2; ++i) EXPECT_FALSE(h.handlers->log_in(h.anonymous(), {"ana@example.com", "wrong"}).ok());
+  same("locked");
+  h.clock.advance_seconds(61);
+  same("lock ran out, no event");
+  ASSERT_TRUE(h.handlers->request_reset(h.staff(), commands::RequestResetStaff{g, "email"}).ok());
+  same("reset pending");
+  h.clock.advance_seconds(31 * 60);
+  same("link expired, no event");
+  h.clock.advance_seconds(43200);
+  same("session expired, no event");
+  EXPECT_EQ(rs.answers->guardian_text(h.tenant_id, "nobody").error().code, "not_found");
+}
+
 TEST(Directory, OneRowPerGuardianWhateverTheNumberOfChildren) {
   Harness h;
   ReadSide rs(h);

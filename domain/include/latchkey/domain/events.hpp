@@ -181,7 +181,7 @@ struct SessionEnded {
   static constexpr std::string_view kType = "SessionEnded";
   std::string guardian_id;
   std::string session_id;
-  std::string reason;  // logout
+  std::string reason;  // logout, session_limit (a new login ended the oldest)
 };
 struct PasswordChanged {
   static constexpr std::string_view kType = "PasswordChanged";

@@ -38,6 +38,10 @@ inline constexpr std::string_view kStatusResetRequired = "reset_required";
 inline constexpr int kMaxWrongSecurityAnswers = 3;
 // How many past reset requests a guardian keeps (to tell used from superseded).
 inline constexpr std::size_t kResetHistory = 16;
+// How many sessions a guardian may hold at once (phones, tablets, a shared
+// family computer). A login past it ends the oldest, so a script logging in
+// all day cannot grow the account's state, and a forgotten device drops out.
+inline constexpr std::size_t kMaxSessions = 10;
 
 struct GuardianState {
   bool exists = false;
@@ -76,6 +80,9 @@ struct GuardianState {
   const ResetRecord* pending_reset(Micros now) const;
   std::int64_t reset_requests_in_last_hour(Micros now) const;
   std::vector<std::string> session_ids() const;
+  // The sessions a new login must end to stay within kMaxSessions: the
+  // oldest live ones (earliest expiry, then id), none while there is room.
+  std::vector<std::string> sessions_to_end_for_login(Micros now) const;
   // The id of the active (unexpired) session with this token hash; compared in
   // constant time. Empty when there is none.
   std::string session_for(std::string_view token_hash, Micros now) const;

@@ -23,6 +23,10 @@ struct RocksDbOptions {
   // hot reads are the newest events (in the memtable) and stream heads; more
   // cache mostly adds RSS (SPEC §8 caps the server at 256 MiB).
   std::size_t block_cache_bytes = 32u << 20;
+  // All column families' memtables together: when they pass this, RocksDB
+  // flushes the largest. Without it each family may hold 2 × 64 MiB, and a
+  // long-running server's RSS creeps up family by family (the soak showed it).
+  std::size_t memtable_budget_bytes = 32u << 20;
   // Group commit: before an fsync, how long to wait for as many appenders as
   // the previous fsync carried to be written, so one fsync serves them all.
   // Bounded so that a drop in load costs at most this much latency once.

@@ -10,6 +10,8 @@
 // by one thread.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,11 +49,33 @@ class ReadModelDb {
   virtual Result<void> commit(WriteSet& writes) = 0;
   // Removes every key with `prefix` (a projection being rebuilt).
   virtual Result<void> erase_prefix(std::string_view prefix) = 0;
+
+  // A number that moves whenever a commit changes `key` (or a key sharing its
+  // slot, or anything at all through erase_prefix or a bulk ingest), and
+  // never otherwise goes back. Read it before reading the key: while it has
+  // not moved, what was read is still what is stored. Lets a reader keep
+  // what it derived from rows without reading them again.
+  std::uint64_t generation(std::string_view key) const {
+    return slots_[slot_of(key)].load(std::memory_order_acquire) + (epoch_.load(std::memory_order_acquire) << 40);
+  }
+
+ protected:
+  // Implementations call these after a write is visible to readers.
+  void changed(std::string_view key) { slots_[slot_of(key)].fetch_add(1, std::memory_order_release); }
+  void changed_everything() { epoch_.fetch_add(1, std::memory_order_release); }
+
+ private:
+  static constexpr std::size_t kSlots = 4096;
+  static std::size_t slot_of(std::string_view key) { return std::hash<std::string_view>{}(key) % kSlots; }
+  std::array<std::atomic<std::uint64_t>, kSlots> slots_{};
+  std::atomic<std::uint64_t> epoch_{0};
 };
 
 struct ReadModelDbOptions {
   bool read_only = false;
   std::size_t block_cache_bytes = 64u << 20;
+  // Memtables of the read models, in total (two of half this at most).
+  std::size_t memtable_budget_bytes = 32u << 20;
 };
 
 Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,

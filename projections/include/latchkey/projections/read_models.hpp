@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -54,7 +55,7 @@ class ReadModels {
   // `runner` may be null (e.g. a read-only replay): then nothing waits.
   ReadModels(ReadModelDb& db, eventstore::EventStore& log, const domain::Clock& clock,
              ProjectionRunner* runner = nullptr)
-      : db_(db), log_(log), clock_(clock), runner_(runner) {}
+      : db_(db), log_(log), clock_(clock), runner_(runner), cards_(make_card_cache()) {}
 
   // Read your writes: waits (at most `timeout`, 5 s by default) until every
   // read model has applied `position`. False when the wait ran out.
@@ -63,6 +64,11 @@ class ReadModels {
 
   // Each refuses with not_found for an unknown (or foreign) id.
   Result<nlohmann::json> guardian(const std::string& tenant, const std::string& guardian_id);
+  // The same answer as JSON text (guardian(…)->dump()), for the hottest read
+  // of the API. The rendering is remembered per guardian and reused while the
+  // three rows it is built from are byte for byte the same and the time-bound
+  // fields (status, lock, pending reset, active sessions) cannot have changed.
+  Result<std::string> guardian_text(const std::string& tenant, const std::string& guardian_id);
   Result<nlohmann::json> family(const std::string& tenant, const std::string& family_id);
   Result<nlohmann::json> search_guardians(const std::string& tenant, const GuardianSearch& query);
   Result<nlohmann::json> settings(const std::string& tenant);
@@ -82,10 +88,15 @@ class ReadModels {
   Result<nlohmann::json> guardian_card(const std::string& tenant, const std::string& guardian_id,
                                        const nlohmann::json* children);
 
+  struct CardCache;
+
+  static std::shared_ptr<CardCache> make_card_cache();
+
   ReadModelDb& db_;
   eventstore::EventStore& log_;
   const domain::Clock& clock_;
   ProjectionRunner* runner_;
+  std::shared_ptr<CardCache> cards_;
 };
 
 // Every projection of SPEC §5, ready for a ProjectionRunner.
