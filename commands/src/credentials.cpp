@@ -47,7 +47,7 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
       tx.send(domain::password_changed_notice(
           message_context(ctx, ports_, tenant->state, g), g.email));
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -95,7 +95,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
           message_context(ctx, ports_, tenant->state, g),
           g.email, cmd.login_id));
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -128,7 +128,7 @@ Result<Accepted> CommandHandlers::set_security_question(const CommandContext& ct
     Transaction tx;
     tx.append(streams::guardian(ctx.tenant, g.id), session->guardian.expected(),
               domain::SecurityQuestionSet{g.id, cmd.question, answer_hash});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });

@@ -11,7 +11,7 @@ Result<Created> CommandHandlers::register_family(const CommandContext& ctx, cons
   Transaction tx;
   tx.append(streams::family(ctx.tenant, family_id), eventstore::ExpectedVersion::no_stream(),
             domain::FamilyRegistered{family_id, cmd.name});
-  auto r = commit(store_, ctx, ports_, tx);
+  auto r = commit(*models_, ctx, ports_, tx);
   if (!r) return r.error();
   return Created{r->last_position, family_id};
 }
@@ -39,7 +39,7 @@ Result<Created> CommandHandlers::add_guardian(const CommandContext& ctx, const A
                                     c.phone, c.can_log_in});
     tx.append(streams::family(ctx.tenant, cmd.family_id), family->expected(),
               domain::GuardianLinked{cmd.family_id, guardian_id});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Created{r->last_position, guardian_id};
   });
@@ -103,7 +103,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
             to, g.email, ev.email));
       }
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -119,7 +119,7 @@ Result<Accepted> CommandHandlers::set_login_allowed(const CommandContext& ctx, c
     tx.append(streams::guardian(ctx.tenant, g.id), guardian->expected(),
               domain::LoginPermissionChanged{g.id, cmd.allowed,
                                              cmd.allowed ? std::vector<std::string>{} : g.session_ids()});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -141,7 +141,7 @@ Result<Created> CommandHandlers::add_child(const CommandContext& ctx, const AddC
   tx.append(stream, eventstore::ExpectedVersion::no_stream(),
             domain::ChildAdded{cmd.child.child_id, cmd.family_id, cmd.child.first_name,
                                cmd.child.last_name});
-  auto r = commit(store_, ctx, ports_, tx);
+  auto r = commit(*models_, ctx, ports_, tx);
   if (!r) {
     if (r.error().code == eventstore::kWrongExpectedVersion) {
       return make_error(refusal::kChildExists, "a child with this ID number exists", "child_id");

@@ -60,7 +60,7 @@ Result<Accepted> CommandHandlers::publish_policy(const CommandContext& ctx, cons
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
               domain::PolicyPublished{cmd.policy_id, cmd.title, cmd.version, sha});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -84,7 +84,7 @@ Result<Accepted> CommandHandlers::accept_policy(const CommandContext& ctx, const
     Transaction tx;
     tx.append(streams::family(ctx.tenant, g.family_id), family->expected(),
               domain::PolicyAccepted{g.family_id, cmd.policy_id, cmd.version, g.id});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -112,7 +112,7 @@ Result<Accepted> CommandHandlers::manually_accept_policy(const CommandContext& c
     tx.append(streams::family(ctx.tenant, cmd.family_id), family->expected(),
               domain::PolicyManuallyAccepted{cmd.family_id, cmd.policy_id, cmd.version, ctx.actor.id,
                                              ctx.actor.name, std::string(reason)});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });

@@ -28,7 +28,7 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
       }
       tx.append(streams::guardian(ctx.tenant, g.id), guardian->expected(),
                 domain::PortalLoginReset{g.id, g.custom_login_id, g.session_ids()});
-      auto c = commit(store_, ctx, ports_, tx);
+      auto c = commit(*models_, ctx, ports_, tx);
       if (!c) return c.error();
       return Accepted{c->last_position};
     });
@@ -80,7 +80,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
     auto rejected = [&](const std::string& stream, eventstore::ExpectedVersion expected,
                         std::string guardian_id, const char* reason) -> Result<SelfServiceDone> {
       tx.append(stream, expected, domain::AccountClaimRejected{cmd.child_id, std::move(guardian_id), reason});
-      auto r = commit(store_, ctx, ports_, tx);
+      auto r = commit(*models_, ctx, ports_, tx);
       if (!r) return r.error();
       return SelfServiceDone{r->last_position};
     };
@@ -107,7 +107,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
                                               "claim", g.session_ids()});
     tx.send(domain::temporary_password_message(
         message_context(ctx, ports_, t, g), g.email, login_id, password, expires, password_hash));
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return SelfServiceDone{r->last_position};
   });

@@ -133,7 +133,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
       tx.append(stream, child->expected(),
                 domain::ChildAdded{c.child_id, family_id, c.first_name, c.last_name});
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     std::vector<std::string> children;
     for (const auto& c : cmd.children) children.push_back(c.child_id);
@@ -179,7 +179,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
     if (password_hash.empty()) password_hash = ports_.passwords.hash(cmd.password);
     tx.append(streams::guardian(ctx.tenant, g.id), guardian->expected(),
               domain::PortalAccountRegistered{g.id, login_id, password_hash});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });

@@ -49,7 +49,7 @@ Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx
           message_context(ctx, ports_, tenant->state, g), "email", g.email, g.login_id(), token,
           expires, reset_id));
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return SelfServiceDone{r->last_position};
   });
@@ -83,7 +83,7 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
     if (recent >= t.settings.max_reset_requests_per_hour) {
       tx.append(stream, guardian->expected(),
                 domain::ResetRequestThrottled{g.id, cmd.channel, "staff", recent});
-      auto r = commit(store_, ctx, ports_, tx);
+      auto r = commit(*models_, ctx, ports_, tx);
       if (!r) return r.error();
       return StaffResetRequested{r->last_position, cmd.channel, true, 0};
     }
@@ -103,7 +103,7 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
     }
     tx.send(domain::reset_link_message(message_context(ctx, ports_, t, g), cmd.channel, to,
                                        g.login_id(), token, expires, reset_id));
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return StaffResetRequested{r->last_position, cmd.channel, false, expires};
   });
@@ -141,7 +141,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
       Transaction tx;
       tx.append(stream, guardian->expected(),
                 domain::ResetTokenRejected{g.id, match ? match->reset_id : "", code});
-      auto r = commit(store_, ctx, ports_, tx);
+      auto r = commit(*models_, ctx, ports_, tx);
       if (!r) return r.error();
       return make_error(code, message, "token");
     };
@@ -189,7 +189,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
       tx.send(domain::password_changed_notice(
           message_context(ctx, ports_, tenant->state, g), g.email));
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -217,7 +217,7 @@ Result<TemporaryPasswordSent> CommandHandlers::issue_temporary_password(
                                               "staff", g.session_ids()});
     tx.send(domain::temporary_password_message(
         message_context(ctx, ports_, t, g), g.email, g.login_id(), password, expires, password_hash));
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return TemporaryPasswordSent{r->last_position, expires};
   });

@@ -46,7 +46,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
     Transaction tx;
     auto fail = [&](std::string reason, std::int64_t failed_count) -> Result<LoggedIn> {
       tx.append(stream, guardian->expected(), domain::LoginFailed{g.id, std::move(reason), failed_count});
-      auto r = commit(store_, ctx, ports_, tx);
+      auto r = commit(*models_, ctx, ports_, tx);
       if (!r) return r.error();
       return invalid_credentials();
     };
@@ -82,7 +82,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
                   domain::AccountLockedOut{g.id, now + settings.lockout.lock_seconds * domain::kMicrosPerSecond,
                                            failures});
       }
-      auto r = commit(store_, ctx, ports_, tx);
+      auto r = commit(*models_, ctx, ports_, tx);
       if (!r) return r.error();
       return invalid_credentials();
     }
@@ -106,7 +106,7 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
       tx.append(stream, guardian->expected(),
                 domain::PasswordRehashed{g.id, ports_.passwords.hash(cmd.password)});
     }
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return LoggedIn{r->last_position, token, g.id, ok.must_change_password, ok.expires_at_us};
   });
@@ -120,7 +120,7 @@ Result<Accepted> CommandHandlers::log_out(const CommandContext& ctx, const LogOu
     Transaction tx;
     tx.append(streams::guardian(ctx.tenant, g.id), session->guardian.expected(),
               domain::SessionEnded{g.id, session->session_id, "logout"});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });

@@ -19,7 +19,7 @@ Result<Accepted> CommandHandlers::create_tenant(const CommandContext& ctx, const
     Transaction tx;
     tx.append(streams::tenant(cmd.tenant_id), tenant->expected(),
               domain::TenantCreated{cmd.tenant_id, cmd.name, domain::TenantSettings{}});
-    auto r = commit(store_, scoped, ports_, tx);
+    auto r = commit(*models_, scoped, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -37,7 +37,7 @@ Result<Accepted> CommandHandlers::configure_tenant(const CommandContext& ctx, co
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
               domain::TenantConfigured{settings, *changed});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -54,7 +54,7 @@ Result<Accepted> CommandHandlers::add_sms_credits(const CommandContext& ctx, con
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
               domain::SmsCreditsAdded{cmd.amount, tenant->state.sms_balance + cmd.amount});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });
@@ -74,7 +74,7 @@ Result<IssuedApiKey> CommandHandlers::issue_api_key(const CommandContext& ctx, c
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
               domain::ApiKeyIssued{key_id, cmd.name, cmd.role, key_hash});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return IssuedApiKey{r->last_position, key_id, cmd.name, cmd.role, key};
   });
@@ -89,7 +89,7 @@ Result<Accepted> CommandHandlers::revoke_api_key(const CommandContext& ctx, cons
     if (it->second.revoked) return Accepted{store_.head()};  // already revoked: nothing to record
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(), domain::ApiKeyRevoked{cmd.key_id});
-    auto r = commit(store_, ctx, ports_, tx);
+    auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
   });

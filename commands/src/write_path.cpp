@@ -51,9 +51,41 @@ eventstore::AppendRequest Transaction::build(const CommandContext& ctx, Ports& p
   return request;
 }
 
-Result<eventstore::AppendResult> commit(eventstore::EventStore& store, const CommandContext& ctx,
-                                        Ports& ports, const Transaction& tx) {
-  return store.append(tx.build(ctx, ports));
+Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContext& ctx, Ports& ports,
+                                        const Transaction& tx) {
+  auto request = tx.build(ctx, ports);
+  struct Written {
+    std::size_t index = 0;  // in the request, and in the result's stream_versions
+    std::uint64_t from = 0;
+    std::vector<domain::DomainEvent> events;
+    domain::Micros recorded_at_us = 0;
+  };
+  std::vector<Written> written;
+  for (std::size_t i = 0; i < request.streams.size(); ++i) {
+    const auto& write = request.streams[i];
+    if (write.expected.is_any() || write.expected.version() == 0) continue;
+    Written w{i, write.expected.version(), {}, write.events.front().recorded_at_us};
+    bool decoded = true;
+    for (const auto& data : write.events) {
+      auto event = domain::decode_event(data.type, data.schema_version, data.payload);
+      if (!event) {
+        decoded = false;
+        break;
+      }
+      w.events.push_back(std::move(*event));
+    }
+    if (decoded) written.push_back(std::move(w));
+  }
+  std::vector<std::string> stream_ids;
+  for (const auto& w : written) stream_ids.push_back(request.streams[w.index].stream_id);
+  auto result = models.store().append(std::move(request));
+  if (!result || result->duplicate) return result;
+  for (std::size_t k = 0; k < written.size(); ++k) {
+    const auto& w = written[k];
+    if (w.index >= result->stream_versions.size()) continue;
+    models.advance(stream_ids[k], w.from, result->stream_versions[w.index], w.events, w.recorded_at_us);
+  }
+  return result;
 }
 
 domain::MessageContext message_context(const CommandContext& ctx, Ports& ports,

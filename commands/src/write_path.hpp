@@ -15,8 +15,6 @@
 #include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/tenant.hpp"
 #include "latchkey/domain/family.hpp"
-#include "latchkey/domain/guardian.hpp"
-#include "latchkey/domain/tenant.hpp"
 #include "latchkey/domain/messages.hpp"
 #include "latchkey/eventstore/event_store.hpp"
 
@@ -80,9 +78,34 @@ class WriteModels {
     return loaded;
   }
 
+  // After a durable append to `stream` that took it from version `from` to
+  // `to`: a cached write model still at `from` folds the events just written
+  // (decoded from the very bytes stored, with their recorded time), so the
+  // next load finds it current and reads nothing. Any other cached version
+  // is left alone; a later load catches it up from the log as usual.
+  void advance(const std::string& stream, std::uint64_t from, std::uint64_t to,
+               const std::vector<domain::DomainEvent>& events, domain::Micros recorded_at_us) {
+    if (from == 0 || to != from + events.size()) return;
+    std::apply([&](auto&... cache) { (advance_in(cache, stream, from, to, events, recorded_at_us) || ...); },
+               caches_);
+  }
+
   eventstore::EventStore& store() { return store_; }
 
  private:
+  template <class Cache>
+  static bool advance_in(Cache& cache, const std::string& stream, std::uint64_t from, std::uint64_t to,
+                         const std::vector<domain::DomainEvent>& events, domain::Micros recorded_at_us) {
+    std::lock_guard lock(cache.mutex);
+    auto it = cache.entries.find(stream);
+    if (it == cache.entries.end()) return false;
+    if (it->second.version == from) {
+      for (const auto& e : events) it->second.state.apply(e, recorded_at_us);
+      it->second.version = to;
+    }
+    return true;
+  }
+
   template <class State>
   struct Cache {
     std::mutex mutex;
@@ -118,9 +141,11 @@ class Transaction {
   std::vector<domain::OutboxMessage> messages_;
 };
 
-// Appends durably. A version clash comes back as kWrongExpectedVersion.
-Result<eventstore::AppendResult> commit(eventstore::EventStore& store, const CommandContext& ctx,
-                                        Ports& ports, const Transaction& tx);
+// Appends durably, then moves the cached write models of the streams written
+// forward (WriteModels::advance). A version clash comes back as
+// kWrongExpectedVersion.
+Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContext& ctx, Ports& ports,
+                                        const Transaction& tx);
 
 // Runs `attempt` again while it fails with a version clash (it must load
 // afresh each time); after too many clashes, refuses with kVersionConflict.

@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "latchkey/http/server.hpp"
@@ -20,16 +24,36 @@ namespace {
 latchkey::fuzz::AppHarness* app = nullptr;
 std::uint16_t port = 0;
 
+// Each input is one short connection that this side closes first, so its
+// port sits in TIME_WAIT for a minute: at thousands of inputs a second one
+// source address runs out of ports. The connections therefore come from the
+// whole of 127.0.0.0/8 in turn, and a connect that still fails is retried for
+// a while (and named) before the run is declared broken.
 int connect_to_server() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) __builtin_trap();
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
+  static std::uint32_t next_source = 0;
+  for (int attempt = 0;; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(0x7f000000u | (2 + next_source++ % 250) << 8 | 1);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) == 0 &&
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      timeval timeout{5, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+      return fd;
+    }
+    const int error = errno;
+    ::close(fd);
+    if (attempt == 100) {
+      std::fprintf(stderr, "fuzz_http: cannot connect to the server: %s\n", std::strerror(error));
+      __builtin_trap();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ struct Session {
   std::string token_hash;
   Micros expires_at_us = 0;
   bool must_change_password = false;  // may only set a new password or log out
+  friend bool operator==(const Session&, const Session&) = default;
 };
 
 enum class ResetStatus { pending, used, superseded, exhausted };
@@ -25,6 +26,7 @@ struct ResetRecord {
   Micros expires_at_us = 0;
   ResetStatus status = ResetStatus::pending;
   int wrong_answers = 0;
+  friend bool operator==(const ResetRecord&, const ResetRecord&) = default;
 };
 
 // Login status as SPEC §5 names it.
@@ -88,6 +90,7 @@ struct GuardianState {
   std::string session_for(std::string_view token_hash, Micros now) const;
 
   void apply(const DomainEvent& event, Micros at);
+  friend bool operator==(const GuardianState&, const GuardianState&) = default;
 };
 
 }  // namespace latchkey::domain
