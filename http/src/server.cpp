@@ -17,6 +17,7 @@
 #include <atomic>
 #include <charconv>
 #include <list>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -61,6 +62,11 @@ struct Shared {
   ServerOptions options;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};  // requests read and not yet fully answered
+  // An answer may arrive from a worker thread after the server (and the
+  // io_contexts its sockets belong to) is gone: it is then dropped. Held
+  // while an answer is handed to a connection's context.
+  std::mutex alive_mu;
+  bool gone = false;
 };
 
 class Session;
@@ -76,12 +82,12 @@ struct Worker {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : socket_(std::move(socket)), shared_(std::move(shared)) {
+  Session(tcp::socket socket, asio::io_context::executor_type executor, std::shared_ptr<Shared> shared)
+      : socket_(std::move(socket)), executor_(executor), shared_(std::move(shared)) {
     beast::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    socket_->set_option(tcp::no_delay(true), ignored);
     // Once per connection, not per request (a getpeername each time).
-    auto endpoint = socket_.remote_endpoint(ignored);
+    auto endpoint = socket_->remote_endpoint(ignored);
     if (!ignored) source_ip_ = endpoint.address().to_string();
   }
 
@@ -96,8 +102,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     deadline_ = Clock::time_point::max();
     beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    socket_.close(ec);
+    socket_->shutdown(tcp::socket::shutdown_send, ec);
+    socket_->close(ec);
+  }
+  // When the server goes: a closed socket no longer needs its io_context,
+  // so a session kept alive by a late answer can be destroyed safely.
+  void release() {
+    beast::error_code ec;
+    socket_->close(ec);
+    socket_.reset();
   }
 
  private:
@@ -109,13 +122,13 @@ class Session : public std::enable_shared_from_this<Session> {
     // One deadline for the whole request: a client that trickles bytes (or
     // idles between keep-alive requests) is cut off when it passes.
     deadline_ = Clock::now() + shared_->options.read_timeout;
-    bhttp::async_read(socket_, buffer_, *parser_,
+    bhttp::async_read(*socket_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset || ec == asio::error::eof || !socket_.is_open()) {
+        ec == asio::error::connection_reset || ec == asio::error::eof || !socket_->is_open()) {
       return close();
     }
     if (ec == bhttp::error::body_limit) {
@@ -147,11 +160,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // ignored).
     const bool keep_alive = message.keep_alive();
     const std::uint64_t seq = ++requests_;
-    Respond respond = [self = shared_from_this(), keep_alive, seq](Response response) {
+    const bool head = message.method() == bhttp::verb::head;
+    Respond respond = [self = shared_from_this(), keep_alive, head, seq](Response response) {
       std::uint64_t expected = seq - 1;
       if (!self->answered_.compare_exchange_strong(expected, seq)) return;
-      asio::dispatch(self->socket_.get_executor(), [self, keep_alive, response = std::move(response)]() mutable {
-        self->write(response, keep_alive && !self->shared_->stopping.load(), true);
+      if (self->executor_.running_in_this_thread()) {
+        // Answered at once, on the connection's own thread: the server is
+        // running, so there is nothing to guard.
+        return self->write(response, keep_alive && !self->shared_->stopping.load(), true, head);
+      }
+      std::lock_guard alive(self->shared_->alive_mu);
+      if (self->shared_->gone) return;
+      asio::post(self->executor_, [self, keep_alive, head, response = std::move(response)]() mutable {
+        self->write(response, keep_alive && !self->shared_->stopping.load(), true, head);
       });
     };
     try {
@@ -161,12 +182,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void refuse(const Response& response) { write(response, false, false); }
+  void refuse(const Response& response) { write(response, false, false, false); }
 
-  void write(const Response& response, bool keep_alive, bool counted) {
-    serialize(response, keep_alive);
+  void write(const Response& response, bool keep_alive, bool counted, bool head) {
+    serialize(response, keep_alive, head);
     deadline_ = Clock::now() + shared_->options.read_timeout;  // a client that does not read is cut off too
-    asio::async_write(socket_, asio::buffer(out_),
+    asio::async_write(*socket_, asio::buffer(out_),
                       [self = shared_from_this(), keep_alive, counted](beast::error_code ec, std::size_t) {
                         if (counted) self->shared_->in_flight.fetch_sub(1);
                         if (ec || !keep_alive) return self->close();
@@ -176,22 +197,31 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // HTTP/1.1 status line, headers and body, into the connection's buffer
   // (kept between requests, so a keep-alive connection stops allocating).
-  void serialize(const Response& r, bool keep_alive) {
+  // The answer to HEAD says how long the body is and leaves it out; 204 and
+  // 304 have no body at all (RFC 9110 §6.4.1): a body there would be read by
+  // the client as the start of the next response.
+  void serialize(const Response& r, bool keep_alive, bool head) {
     out_.clear();
     out_ += "HTTP/1.1 ";
     char number[24];
-    auto status = r.status >= 100 && r.status <= 999 ? r.status : 500;
+    auto status = r.status >= 200 && r.status <= 999 ? r.status : 500;
+    const bool bodiless = status == 204 || status == 304;
     out_.append(number, std::to_chars(number, number + sizeof number, status).ptr);
     out_ += ' ';
     out_ += bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-    out_ += "\r\nServer: latchkey\r\nContent-Type: ";
-    out_ += r.content_type;
-    out_ += "\r\nContent-Length: ";
-    out_.append(number, std::to_chars(number, number + sizeof number, r.body.size()).ptr);
+    out_ += "\r\nServer: latchkey";
+    if (!bodiless) {
+      if (field_value_ok(r.content_type)) {
+        out_ += "\r\nContent-Type: ";
+        out_ += r.content_type;
+      }
+      out_ += "\r\nContent-Length: ";
+      out_.append(number, std::to_chars(number, number + sizeof number, r.body.size()).ptr);
+    }
     for (const auto& [name, value] : r.headers) {
       // Header values come from the server itself, never from a request
-      // verbatim; still, a line break must never split a header.
-      if (name.find_first_of("\r\n:") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) continue;
+      // verbatim; still, nothing may split a header or restate the framing.
+      if (!field_name_ok(name) || !field_value_ok(value) || framing_field(name)) continue;
       out_ += "\r\n";
       out_ += name;
       out_ += ": ";
@@ -199,10 +229,33 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!keep_alive) out_ += "\r\nConnection: close";
     out_ += "\r\n\r\n";
-    out_ += r.body;
+    if (!head && !bodiless) out_ += r.body;
   }
 
-  tcp::socket socket_;
+  // RFC 9110 §5.1: a name is a token.
+  static bool field_name_ok(std::string_view name) {
+    if (name.empty()) return false;
+    for (unsigned char c : name) {
+      if (c <= 0x20 || c >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(static_cast<char>(c)) != std::string_view::npos) {
+        return false;
+      }
+    }
+    return true;
+  }
+  // Visible characters, spaces and tabs; no line breaks or other controls.
+  static bool field_value_ok(std::string_view value) {
+    for (unsigned char c : value) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+    }
+    return true;
+  }
+  static bool framing_field(std::string_view name) {
+    return beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+           beast::iequals(name, "connection") || beast::iequals(name, "content-type");
+  }
+
+  std::optional<tcp::socket> socket_;  // empty once the server is gone (release)
+  asio::io_context::executor_type executor_;  // the worker's context (the socket's), for the connection's life
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string out_;
@@ -222,16 +275,29 @@ class BeastServer final : public Server {
     acceptor_.emplace(workers_[0]->ioc);
     signals_.emplace(workers_[0]->ioc, SIGINT, SIGTERM);
     drain_timer_.emplace(workers_[0]->ioc);
+    accept_backoff_.emplace(workers_[0]->ioc);
     shared_->handler = std::move(handler);
     shared_->options = std::move(options);
   }
 
   ~BeastServer() override {
-    // Connections go before the contexts that own their sockets.
+    // From here on a late answer (a worker finishing after the drain) is
+    // dropped, and every socket is closed while its context still exists, so
+    // a session that a pending answer keeps alive never touches a freed one.
+    {
+      std::lock_guard alive(shared_->alive_mu);
+      shared_->gone = true;
+    }
     acceptor_.reset();
     signals_.reset();
     drain_timer_.reset();
-    for (auto& w : workers_) w->sessions.clear();
+    accept_backoff_.reset();
+    for (auto& w : workers_) {
+      for (auto& weak : w->sessions) {
+        if (auto session = weak.lock()) session->release();
+      }
+      w->sessions.clear();
+    }
   }
 
   Result<void> listen() {
@@ -283,7 +349,7 @@ class BeastServer final : public Server {
       beast::error_code ec;
       acceptor_->close(ec);
       signals_->cancel(ec);
-      drain_deadline_ = Clock::now() + std::chrono::seconds(10);
+      drain_deadline_ = Clock::now() + shared_->options.drain_timeout;
       drain();
     });
   }
@@ -295,10 +361,17 @@ class BeastServer final : public Server {
     acceptor_->async_accept(next.ioc, [this, &next](beast::error_code ec, tcp::socket s) {
       if (shared_->stopping.load()) return;
       if (!ec) {
-        auto session = std::make_shared<Session>(std::move(s), shared_);
+        auto session = std::make_shared<Session>(std::move(s), next.ioc.get_executor(), shared_);
         asio::post(next.ioc, [session, &next] { session->start(next); });
+        return accept();
       }
-      accept();
+      // Out of descriptors (or another failure that would repeat at once):
+      // wait a little instead of spinning the thread that also serves
+      // connections.
+      accept_backoff_->expires_after(std::chrono::milliseconds(50));
+      accept_backoff_->async_wait([this](beast::error_code e) {
+        if (!e && !shared_->stopping.load()) accept();
+      });
     });
   }
 
@@ -321,7 +394,7 @@ class BeastServer final : public Server {
     });
   }
 
-  // Waits for in-flight requests to be answered (at most 10 s), then ends
+  // Waits for in-flight requests to be answered (at most drain_timeout), then ends
   // every connection by stopping the workers.
   void drain() {
     if (shared_->in_flight.load() == 0 || Clock::now() > drain_deadline_) {
@@ -337,6 +410,7 @@ class BeastServer final : public Server {
   std::optional<tcp::acceptor> acceptor_;
   std::optional<asio::signal_set> signals_;
   std::optional<asio::steady_timer> drain_timer_;
+  std::optional<asio::steady_timer> accept_backoff_;
   Clock::time_point drain_deadline_;
   std::size_t next_worker_ = 0;
 };

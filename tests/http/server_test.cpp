@@ -17,10 +17,12 @@ using namespace std::chrono_literals;
 // Runs a server with one I/O thread on a free port until destroyed.
 class RunningServer {
  public:
-  explicit RunningServer(http::AsyncHandler handler) {
+  explicit RunningServer(http::AsyncHandler handler,
+                         std::chrono::milliseconds drain_timeout = std::chrono::seconds(10)) {
     http::ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.io_threads = 1;
+    options.drain_timeout = drain_timeout;
     auto bound = http::Server::bind(options, std::move(handler));
     if (!bound) throw std::runtime_error(bound.error().message);
     server_ = std::move(*bound);
@@ -78,6 +80,73 @@ TEST(AsyncHandlers, OnlyTheFirstAnswerCountsAndAThrowIsA500) {
   auto thrown = request(server.port(), "GET", "/throw");
   EXPECT_EQ(thrown.status, 500);
   EXPECT_EQ(thrown.body.find("boom"), std::string::npos);  // no internals leak
+}
+
+// A keep-alive client does not read a body after HEAD: the answer says how
+// long the body is and leaves it out, so the next answer starts right after.
+TEST(Answers, HeadHasTheLengthButNoBodyAndTheConnectionStaysInStep) {
+  RunningServer server([](http::Request request, http::Respond respond) {
+    respond({200, "application/json", R"({"method":")" + request.method + "\"}", {}});
+  });
+  auto reply = raw_exchange(server.port(),
+                            "HEAD /x HTTP/1.1\r\nHost: t\r\n\r\n"
+                            "GET /y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.head.find("Content-Length: 17"), std::string::npos) << reply.head;
+  ASSERT_EQ(reply.body.rfind("HTTP/1.1 200", 0), 0u) << "a body followed the HEAD answer: " << reply.body;
+  EXPECT_NE(reply.body.find(R"({"method":"GET"})"), std::string::npos);
+}
+
+TEST(Answers, NoContentHasNoBodyAndNoLength) {
+  RunningServer server([](http::Request request, http::Respond respond) {
+    if (request.target == "/none") return respond({204, "application/json", "ignored", {}});
+    respond({200, "application/json", "{}", {}});
+  });
+  auto reply = raw_exchange(server.port(),
+                            "DELETE /none HTTP/1.1\r\nHost: t\r\n\r\n"
+                            "GET /y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.status, 204);
+  EXPECT_EQ(reply.head.find("Content-Length"), std::string::npos) << reply.head;
+  EXPECT_EQ(reply.body.rfind("HTTP/1.1 200", 0), 0u) << reply.body;
+}
+
+// Header names must be tokens and values printable; the framing headers are
+// the server's alone.
+TEST(Answers, UnsafeOrFramingHeadersFromAHandlerAreNeverWritten) {
+  RunningServer server([](http::Request, http::Respond respond) {
+    respond({200, "text/plain\r\nX-Injected: 1", "hello",
+             {{"X-Fine", "yes"},
+              {"Bad Name", "x"},
+              {"X-Control", std::string("a\x01b")},
+              {"X-Split", "a\r\nX-Injected: 2"},
+              {"Content-Length", "1"},
+              {"Transfer-Encoding", "chunked"},
+              {"", "empty"}}});
+  });
+  auto reply = request(server.port(), "GET", "/");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "hello");
+  EXPECT_NE(reply.head.find("X-Fine: yes"), std::string::npos);
+  for (const char* bad : {"X-Injected", "Bad Name", "X-Control", "X-Split", "Content-Length: 1", "chunked",
+                          "Content-Type"}) {
+    EXPECT_EQ(reply.head.find(bad), std::string::npos) << bad << " in\n" << reply.head;
+  }
+}
+
+// A worker may answer after the shutdown gave up waiting and the server is
+// destroyed: the answer is dropped (under ASan, touching the freed
+// io_context here would fail the test).
+TEST(AsyncHandlers, AnAnswerAfterTheServerIsGoneIsDropped) {
+  std::promise<http::Respond> held;
+  auto got = held.get_future();
+  auto server = std::make_unique<RunningServer>(
+      [&held](http::Request, http::Respond respond) { held.set_value(std::move(respond)); }, 100ms);
+  auto client = std::async(std::launch::async, [port = server->port()] { return request(port, "GET", "/late"); });
+  ASSERT_EQ(got.wait_for(5s), std::future_status::ready);
+  http::Respond respond = got.get();
+  server.reset();  // the drain gives up after 100 ms; the connection ends unanswered
+  respond({200, "application/json", "{}", {}});
+  EXPECT_EQ(client.get().status, 0);
 }
 
 }  // namespace

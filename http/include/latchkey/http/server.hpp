@@ -63,6 +63,8 @@ struct ServerOptions {
   // Deadline for each whole request (headers and body), and for the idle gap
   // before the next request on a keep-alive connection.
   std::chrono::seconds read_timeout{15};
+  // How long a shutdown waits for the answers of requests in flight.
+  std::chrono::milliseconds drain_timeout{10000};
 };
 
 class Server {
