@@ -48,6 +48,12 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kSweepEvery = std::chrono::milliseconds(250);
+// After a refusal (413, 431, 400) the client may still be sending the request
+// it was refused for. Closing with those bytes unread would answer them with
+// a TCP reset, and a reset can destroy the refusal before the client reads
+// it. So the server stops sending, then reads and discards for a while.
+constexpr auto kLingerFor = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -182,14 +188,32 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void refuse(const Response& response) { write(response, false, false, false); }
+  void refuse(const Response& response) { write(response, false, false, false, true); }
 
-  void write(const Response& response, bool keep_alive, bool counted, bool head) {
+  void linger() {
+    beast::error_code ec;
+    socket_->shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    deadline_ = Clock::now() + kLingerFor;  // the sweep ends it then, at the latest
+    discard();
+  }
+  void discard() {
+    buffer_.clear();
+    socket_->async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec,
+                                                                                    std::size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > kLingerBytes) return self->close();
+      self->discard();
+    });
+  }
+
+  void write(const Response& response, bool keep_alive, bool counted, bool head, bool refused = false) {
     serialize(response, keep_alive, head);
     deadline_ = Clock::now() + shared_->options.read_timeout;  // a client that does not read is cut off too
     asio::async_write(*socket_, asio::buffer(out_),
-                      [self = shared_from_this(), keep_alive, counted](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), keep_alive, counted, refused](beast::error_code ec, std::size_t) {
                         if (counted) self->shared_->in_flight.fetch_sub(1);
+                        if (!ec && refused) return self->linger();
                         if (ec || !keep_alive) return self->close();
                         self->read();
                       });
@@ -263,6 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string source_ip_;
   Clock::time_point deadline_ = Clock::time_point::max();
   std::uint64_t requests_ = 0;             // on this connection's thread
+  std::size_t discarded_ = 0;              // bytes read and dropped after a refusal
   std::atomic<std::uint64_t> answered_{0};  // the last request answered
 };
 
