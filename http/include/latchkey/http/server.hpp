@@ -1,8 +1,8 @@
 // The HTTP server: an asynchronous Boost.Beast server behind a plain interface,
 // so that no Beast or Asio header reaches the rest of the code base.
 //
-// Each connection runs on its own strand; a fixed pool of I/O threads runs all
-// of them. Requests are limited (header 8 KiB, body 64 KiB) and every read has
+// A fixed pool of I/O threads, each with its own io_context; a connection
+// lives on one of them from accept to close, so it needs no strand. Requests are limited (header 8 KiB, body 64 KiB) and every read has
 // a deadline, so a slow client cannot hold a connection forever. stop() closes
 // the listener, lets in-flight requests finish, then ends every connection.
 #pragma once
