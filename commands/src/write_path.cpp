@@ -54,7 +54,10 @@ eventstore::AppendRequest Transaction::build(const CommandContext& ctx, Ports& p
 Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContext& ctx, Ports& ports,
                                         const Transaction& tx) {
   auto request = tx.build(ctx, ports);
+  // The events each stream is about to receive, decoded from the bytes that
+  // will be stored, for the cached write models to fold after the append.
   struct Written {
+    std::string stream;
     std::size_t index = 0;  // in the request, and in the result's stream_versions
     std::uint64_t from = 0;
     std::vector<domain::DomainEvent> events;
@@ -64,7 +67,7 @@ Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContex
   for (std::size_t i = 0; i < request.streams.size(); ++i) {
     const auto& write = request.streams[i];
     if (write.expected.is_any() || write.expected.version() == 0) continue;
-    Written w{i, write.expected.version(), {}, write.events.front().recorded_at_us};
+    Written w{write.stream_id, i, write.expected.version(), {}, write.events.front().recorded_at_us};
     bool decoded = true;
     for (const auto& data : write.events) {
       auto event = domain::decode_event(data.type, data.schema_version, data.payload);
@@ -76,14 +79,11 @@ Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContex
     }
     if (decoded) written.push_back(std::move(w));
   }
-  std::vector<std::string> stream_ids;
-  for (const auto& w : written) stream_ids.push_back(request.streams[w.index].stream_id);
   auto result = models.store().append(std::move(request));
   if (!result || result->duplicate) return result;
-  for (std::size_t k = 0; k < written.size(); ++k) {
-    const auto& w = written[k];
+  for (const auto& w : written) {
     if (w.index >= result->stream_versions.size()) continue;
-    models.advance(stream_ids[k], w.from, result->stream_versions[w.index], w.events, w.recorded_at_us);
+    models.advance(w.stream, w.from, result->stream_versions[w.index], w.events, w.recorded_at_us);
   }
   return result;
 }
