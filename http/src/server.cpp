@@ -76,20 +76,30 @@ struct Shared {
 };
 
 class Session;
+struct Worker;
+
+// The worker whose io_context this thread is running, if any: a connection
+// answered on its own thread can write at once, without touching the
+// context (which a late answer from another thread must never do).
+thread_local const Worker* t_worker = nullptr;
 
 // One I/O thread's share of the server: its io_context, the connections it
 // serves, and the timer that ends those past their deadline.
 struct Worker {
-  Worker() : ioc(1), sweeper(ioc) {}
+  Worker() : ioc(1), sweeper(ioc), busy(ioc.get_executor()) {}
   asio::io_context ioc;
   asio::steady_timer sweeper;
+  // Keeps run() going while a connection has no operation pending (its
+  // request is with a worker thread), through the drain: only stop() ends it.
+  asio::executor_work_guard<asio::io_context::executor_type> busy;
   std::list<std::weak_ptr<Session>> sessions;  // touched only on this worker's thread
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, asio::io_context::executor_type executor, std::shared_ptr<Shared> shared)
-      : socket_(std::move(socket)), executor_(executor), shared_(std::move(shared)) {
+  Session(tcp::socket socket, Worker& worker, asio::io_context::executor_type executor,
+          std::shared_ptr<Shared> shared)
+      : socket_(std::move(socket)), worker_(&worker), executor_(executor), shared_(std::move(shared)) {
     beast::error_code ignored;
     socket_->set_option(tcp::no_delay(true), ignored);
     // Once per connection, not per request (a getpeername each time).
@@ -170,7 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Respond respond = [self = shared_from_this(), keep_alive, head, seq](Response response) {
       std::uint64_t expected = seq - 1;
       if (!self->answered_.compare_exchange_strong(expected, seq)) return;
-      if (self->executor_.running_in_this_thread()) {
+      if (t_worker == self->worker_) {
         // Answered at once, on the connection's own thread: the server is
         // running, so there is nothing to guard.
         return self->write(response, keep_alive && !self->shared_->stopping.load(), true, head);
@@ -279,6 +289,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::optional<tcp::socket> socket_;  // empty once the server is gone (release)
+  const Worker* worker_;               // compared with t_worker, never dereferenced from another thread
   asio::io_context::executor_type executor_;  // the worker's context (the socket's), for the connection's life
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -363,8 +374,13 @@ class BeastServer final : public Server {
     });
     for (auto& w : workers_) sweep(*w);
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([this, i] { workers_[i]->ioc.run(); });
-    workers_[0]->ioc.run();
+    auto serve = [this](std::size_t i) {
+      t_worker = workers_[i].get();
+      workers_[i]->ioc.run();
+      t_worker = nullptr;
+    };
+    for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back(serve, i);
+    serve(0);
     for (auto& t : threads) t.join();
   }
 
@@ -386,7 +402,7 @@ class BeastServer final : public Server {
     acceptor_->async_accept(next.ioc, [this, &next](beast::error_code ec, tcp::socket s) {
       if (shared_->stopping.load()) return;
       if (!ec) {
-        auto session = std::make_shared<Session>(std::move(s), next.ioc.get_executor(), shared_);
+        auto session = std::make_shared<Session>(std::move(s), next, next.ioc.get_executor(), shared_);
         asio::post(next.ioc, [session, &next] { session->start(next); });
         return accept();
       }
