@@ -97,9 +97,8 @@ struct Worker {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Worker& worker, asio::io_context::executor_type executor,
-          std::shared_ptr<Shared> shared)
-      : socket_(std::move(socket)), worker_(&worker), executor_(executor), shared_(std::move(shared)) {
+  Session(tcp::socket socket, Worker& worker, std::shared_ptr<Shared> shared)
+      : socket_(std::move(socket)), worker_(&worker), shared_(std::move(shared)) {
     beast::error_code ignored;
     socket_->set_option(tcp::no_delay(true), ignored);
     // Once per connection, not per request (a getpeername each time).
@@ -183,12 +182,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (t_worker == self->worker_) {
         // Answered at once, on the connection's own thread: the server is
         // running, so there is nothing to guard.
-        return self->write(response, keep_alive && !self->shared_->stopping.load(), true, head);
+        return self->write(response, keep_alive && !self->shared_->stopping.load(), head, false);
       }
       std::lock_guard alive(self->shared_->alive_mu);
       if (self->shared_->gone) return;
-      asio::post(self->executor_, [self, keep_alive, head, response = std::move(response)]() mutable {
-        self->write(response, keep_alive && !self->shared_->stopping.load(), true, head);
+      asio::post(self->worker_->ioc, [self, keep_alive, head, response = std::move(response)]() mutable {
+        self->write(response, keep_alive && !self->shared_->stopping.load(), head, false);
       });
     };
     try {
@@ -198,7 +197,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void refuse(const Response& response) { write(response, false, false, false, true); }
+  void refuse(const Response& response) { write(response, false, false, true); }
 
   void linger() {
     beast::error_code ec;
@@ -217,13 +216,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void write(const Response& response, bool keep_alive, bool counted, bool head, bool refused = false) {
+  // An answer to a request that was read (and counted in flight), or a
+  // refusal of one that could not be read (which then closes lingering).
+  void write(const Response& response, bool keep_alive, bool head, bool refusal) {
     serialize(response, keep_alive, head);
     deadline_ = Clock::now() + shared_->options.read_timeout;  // a client that does not read is cut off too
     asio::async_write(*socket_, asio::buffer(out_),
-                      [self = shared_from_this(), keep_alive, counted, refused](beast::error_code ec, std::size_t) {
-                        if (counted) self->shared_->in_flight.fetch_sub(1);
-                        if (!ec && refused) return self->linger();
+                      [self = shared_from_this(), keep_alive, refusal](beast::error_code ec, std::size_t) {
+                        if (!refusal) self->shared_->in_flight.fetch_sub(1);
+                        if (!ec && refusal) return self->linger();
                         if (ec || !keep_alive) return self->close();
                         self->read();
                       });
@@ -289,8 +290,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   std::optional<tcp::socket> socket_;  // empty once the server is gone (release)
-  const Worker* worker_;               // compared with t_worker, never dereferenced from another thread
-  asio::io_context::executor_type executor_;  // the worker's context (the socket's), for the connection's life
+  // The worker (and io_context) the connection lives on. Another thread
+  // compares it with t_worker, and uses it only under alive_mu while the
+  // server is not gone.
+  Worker* worker_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string out_;
@@ -402,7 +405,7 @@ class BeastServer final : public Server {
     acceptor_->async_accept(next.ioc, [this, &next](beast::error_code ec, tcp::socket s) {
       if (shared_->stopping.load()) return;
       if (!ec) {
-        auto session = std::make_shared<Session>(std::move(s), next, next.ioc.get_executor(), shared_);
+        auto session = std::make_shared<Session>(std::move(s), next, shared_);
         asio::post(next.ioc, [session, &next] { session->start(next); });
         return accept();
       }
