@@ -193,6 +193,7 @@ void RocksDbEventStore::lead(Pending* own) {
         wrote = true;
         write_head_ = state.head;
         write_head_hash_ = state.head_hash;
+        std::lock_guard versions(version_mu_);
         if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
           version_cache_.clear();
         }
@@ -315,8 +316,14 @@ Result<std::uint64_t> RocksDbEventStore::current_version(const std::string& stre
   if (auto it = state.stream_versions.find(stream_id); it != state.stream_versions.end()) {
     return it->second;
   }
-  if (auto it = version_cache_.find(stream_id); it != version_cache_.end()) return it->second;
+  if (auto cached = cached_version(stream_id)) return *cached;
   return last_version_in_db(stream_id);
+}
+
+std::optional<std::uint64_t> RocksDbEventStore::cached_version(std::string_view stream_id) const {
+  std::lock_guard lock(version_mu_);
+  if (auto it = version_cache_.find(stream_id); it != version_cache_.end()) return it->second;
+  return std::nullopt;
 }
 
 std::optional<Result<AppendResult>> RocksDbEventStore::check_duplicate(

@@ -234,6 +234,8 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_vi
                                                                   std::uint64_t from_version,
                                                                   std::size_t max_count) {
   std::vector<RecordedEvent> out;
+  // Nothing past the end of a stream this store has just written: no iterator.
+  if (auto last = cached_version(stream_id); last && *last < std::max<std::uint64_t>(from_version, 1)) return out;
   std::string prefix(stream_id);
   prefix.push_back('\0');
   rocksdb::ReadOptions ro;

@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string_view>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -131,10 +132,21 @@ class RocksDbEventStore final : public EventStore {
   std::mutex write_mu_;
   std::uint64_t write_head_ = 0;
   Hash write_head_hash_{};
-  // Last version of recently appended streams; saves an iterator per append.
-  // Cleared when it grows past kMaxCachedStreams (a miss only costs a seek).
+  // Last written version of recently appended streams. Only the leader
+  // writes it, right after each batch is written and before any appender of
+  // that batch is answered, so an entry is never behind what a reader could
+  // have been told; a stream without an entry is read from RocksDB. It saves
+  // the leader a seek per append, and read_stream an iterator when a write
+  // model asks for events past a stream's end (a command's usual catch-up).
+  // Cleared when it grows past kMaxCachedStreams.
+  struct StreamIdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   static constexpr std::size_t kMaxCachedStreams = 1u << 18;
-  std::unordered_map<std::string, std::uint64_t> version_cache_;
+  std::optional<std::uint64_t> cached_version(std::string_view stream_id) const;
+  mutable std::mutex version_mu_;
+  std::unordered_map<std::string, std::uint64_t, StreamIdHash, std::equal_to<>> version_cache_;
 
   // Written (not yet synced) appends, for the syncer.
   std::atomic<std::uint64_t> written_{0};    // highest position written to RocksDB

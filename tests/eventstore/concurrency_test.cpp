@@ -122,6 +122,51 @@ TEST_F(ConcurrencyTest, RacingOnManyStreamsLosesNothing) {
   EXPECT_EQ(shared, static_cast<std::size_t>(kThreads * kPerThread));
 }
 
+// Stream reads past a stream's end are answered from the store's memory of
+// the versions it wrote: that must never hide an event. An appender reads its
+// own append back at once, and tailing readers see every version in order.
+TEST_F(ConcurrencyTest, StreamReadsRightAfterAppendsSeeThem) {
+  constexpr int kPerThread = 100;
+  constexpr int kWriters = kThreads - 2;
+  std::atomic<bool> done{false};
+  auto tail = [&](const std::string& stream, std::uint64_t& seen) {
+    while (true) {
+      const bool last_round = done.load();
+      auto page = store_->read_stream(stream, seen + 1, 50);
+      ASSERT_TRUE(page.ok());
+      for (const auto& e : *page) ASSERT_EQ(e.stream_version, ++seen);
+      if (last_round && page->empty()) return;
+    }
+  };
+  std::uint64_t tailed[2] = {0, 0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r) readers.emplace_back([&, r] { tail("shared-" + std::to_string(r), tailed[r]); });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      const std::string own = "own-" + std::to_string(t);
+      for (int i = 0; i < kPerThread; ++i) {
+        AppendRequest r;
+        r.streams.push_back({own, ExpectedVersion::exactly(i), {make_event()}});
+        r.streams.push_back({"shared-" + std::to_string(i % 2), ExpectedVersion::any(), {make_event("Shared")}});
+        auto result = store_->append(std::move(r));
+        ASSERT_TRUE(result.ok()) << result.error().message;
+        auto back = store_->read_stream(own, static_cast<std::uint64_t>(i + 1), 10);
+        ASSERT_TRUE(back.ok());
+        ASSERT_EQ(back->size(), 1u) << own << " version " << i + 1 << " not readable after its append";
+        auto past = store_->read_stream(own, static_cast<std::uint64_t>(i + 2), 10);
+        ASSERT_TRUE(past.ok());
+        ASSERT_TRUE(past->empty());
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  done = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(tailed[0] + tailed[1], static_cast<std::uint64_t>(kWriters * kPerThread));
+  expect_dense_and_verified(2u * kWriters * kPerThread);
+}
+
 TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneAppendAppendItOnce) {
   auto e = make_event();
   std::vector<std::thread> threads;
