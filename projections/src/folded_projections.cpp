@@ -51,11 +51,19 @@ class StreamFoldProjection final : public Projection {
 // stay small and hold no hash at all.
 constexpr const char* kPresent = "*";
 
+// The row keeps what the card shows and what later events act on, nothing
+// else: no hashes; no hourly throttle (a decision of the write side, never
+// shown); of the reset links only pending ones (a link that was used,
+// superseded or exhausted never becomes pending again, and the events that
+// act on a link only act on a pending one). A guardian asking for many
+// resets thus keeps a row of a few hundred bytes, serialised on each change.
 void trim_guardian(domain::GuardianState& g) {
   for (auto* hash : {&g.password_hash, &g.temporary_password_hash, &g.security_answer_hash}) {
     if (!hash->empty()) *hash = kPresent;
   }
+  std::erase_if(g.resets, [](const domain::ResetRecord& r) { return r.status != domain::ResetStatus::pending; });
   for (auto& r : g.resets) r.token_hash.clear();
+  g.reset_requests_sent_us.clear();
   for (auto& [id, s] : g.sessions) s.token_hash.clear();
 }
 
@@ -69,7 +77,7 @@ std::string tenant_key(std::string_view t, std::string_view) { return keys::tena
 }  // namespace
 
 std::unique_ptr<Projection> make_login_state_projection(ReadModelDb& db) {
-  return std::make_unique<StreamFoldProjection<domain::GuardianState>>(db, "login_state", 2, "guardian",
+  return std::make_unique<StreamFoldProjection<domain::GuardianState>>(db, "login_state", 3, "guardian",
                                                                       guardian_key, trim_guardian);
 }
 

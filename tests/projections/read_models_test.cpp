@@ -98,6 +98,28 @@ TEST(LoginState, TheRememberedCardTextIsAlwaysTheFreshCard) {
   EXPECT_EQ(rs.answers->guardian_text(h.tenant_id, "nobody").error().code, "not_found");
 }
 
+// A guardian's stored row holds what the card shows and later events act
+// on: many reset requests leave one pending link and no throttle history.
+TEST(LoginState, TheRowKeepsOnlyPendingLinksAndNoThrottleHistory) {
+  Harness h;
+  ReadSide rs(h);
+  const auto g = h.given_guardian("ana@example.com");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(h.handlers->request_reset(h.staff(), commands::RequestResetStaff{g, "email"}).ok());
+  }
+  rs.catch_up();
+  auto stored = rs.db->get("login_state/" + h.tenant_id + "/" + g);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_TRUE(stored->has_value());
+  const auto row = json::parse(**stored);
+  ASSERT_EQ(row["resets"].size(), 1u);
+  EXPECT_EQ(row["resets"][0]["token_hash"], "");
+  EXPECT_TRUE(row["reset_requests_sent_us"].empty());
+  auto card = rs.answers->guardian(h.tenant_id, g);
+  ASSERT_TRUE(card.ok());
+  EXPECT_EQ((*card)["pending_reset"]["channel"], "email");
+}
+
 TEST(Directory, OneRowPerGuardianWhateverTheNumberOfChildren) {
   Harness h;
   ReadSide rs(h);
