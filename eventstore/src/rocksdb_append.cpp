@@ -1,7 +1,12 @@
 // The append path of the RocksDB event store: validate (caller) → stage and
 // write unsynced (leader) → fsync (syncer thread) → answer (caller).
 // rocksdb_event_store.hpp explains the group commit.
+#include <linux/futex.h>
 #include <rocksdb/write_batch.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
 
 #include <unordered_set>
 
@@ -88,7 +93,7 @@ Result<AppendResult> RocksDbEventStore::append(AppendRequest request) {
       continue;
     }
     if (own.decided.load(std::memory_order_acquire)) break;
-    epoch_.wait(seen, std::memory_order_acquire);
+    sleep_on_epoch(seen);
   }
   Result<AppendResult> result = std::move(*own.result);
   if (!result.ok()) return result;
@@ -96,7 +101,7 @@ Result<AppendResult> RocksDbEventStore::append(AppendRequest request) {
     std::uint32_t seen = epoch_.load(std::memory_order_acquire);
     if (durable_.load(std::memory_order_acquire) >= own.durable_at) return result;
     if (failed_.load(std::memory_order_acquire)) return failure();
-    epoch_.wait(seen, std::memory_order_acquire);
+    sleep_on_epoch(seen);
   }
 }
 
@@ -130,9 +135,24 @@ Error RocksDbEventStore::failure() const {
   return make_error(kStorageError, "the store has failed and refuses appends: " + failure_);
 }
 
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+              std::atomic<std::uint32_t>::is_always_lock_free);
+
+// Both sides are sequentially consistent: either the waker sees the sleeper
+// counted, or the sleeper's futex sees the epoch moved and returns at once.
+void RocksDbEventStore::sleep_on_epoch(std::uint32_t seen) {
+  sleepers_.fetch_add(1);
+  if (epoch_.load() == seen) {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+  }
+  sleepers_.fetch_sub(1);
+}
+
 void RocksDbEventStore::wake_waiters() {
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
-  epoch_.notify_all();  // no system call when nobody sleeps
+  epoch_.fetch_add(1);
+  if (sleepers_.load() > 0) {
+    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
 }
 
 void RocksDbEventStore::finish_async(std::vector<Pending*>& done) {
