@@ -27,8 +27,8 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <string_view>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
