@@ -138,12 +138,16 @@ Error RocksDbEventStore::failure() const {
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
               std::atomic<std::uint32_t>::is_always_lock_free);
 
+static void futex(std::atomic<std::uint32_t>& word, int op, std::uint32_t value) {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), op, value, nullptr, nullptr, 0);
+}
+
 // Both sides are sequentially consistent: either the waker sees the sleeper
 // counted, or the sleeper's futex sees the epoch moved and returns at once.
 void RocksDbEventStore::sleep_on_epoch(std::uint32_t seen) {
   sleepers_.fetch_add(1);
   if (epoch_.load() == seen) {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    futex(epoch_, FUTEX_WAIT_PRIVATE, seen);
   }
   sleepers_.fetch_sub(1);
 }
@@ -151,7 +155,7 @@ void RocksDbEventStore::sleep_on_epoch(std::uint32_t seen) {
 void RocksDbEventStore::wake_waiters() {
   epoch_.fetch_add(1);
   if (sleepers_.load() > 0) {
-    ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+    futex(epoch_, FUTEX_WAKE_PRIVATE, INT_MAX);
   }
 }
 

@@ -235,13 +235,14 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_vi
                                                                   std::size_t max_count) {
   std::vector<RecordedEvent> out;
   // Nothing past the end of a stream this store has just written: no iterator.
-  if (auto last = cached_version(stream_id); last && *last < std::max<std::uint64_t>(from_version, 1)) return out;
+  const std::uint64_t first = std::max<std::uint64_t>(from_version, 1);
+  if (auto last = cached_version(stream_id); last && *last < first) return out;
   std::string prefix(stream_id);
   prefix.push_back('\0');
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kStreams)));
   std::vector<std::string> keys;
-  for (it->Seek(stream_key(stream_id, std::max<std::uint64_t>(from_version, 1)));
+  for (it->Seek(stream_key(stream_id, first));
        it->Valid() && out.size() + keys.size() < max_count && it->key().starts_with(prefix);
        it->Next()) {
     keys.push_back(codec::position_key(codec::get_be64(it->value().ToStringView())));

@@ -179,16 +179,15 @@ class Session : public std::enable_shared_from_this<Session> {
     Respond respond = [self = shared_from_this(), keep_alive, head, seq](Response response) {
       std::uint64_t expected = seq - 1;
       if (!self->answered_.compare_exchange_strong(expected, seq)) return;
-      if (t_worker == self->worker_) {
-        // Answered at once, on the connection's own thread: the server is
-        // running, so there is nothing to guard.
-        return self->write(response, keep_alive && !self->shared_->stopping.load(), head, false);
-      }
+      auto answer = [self, keep_alive, head, response = std::move(response)] {
+        self->write(response, keep_alive && !self->shared_->stopping.load(), head, false);
+      };
+      // Answered at once, on the connection's own thread: the server is
+      // running, so there is nothing to guard.
+      if (t_worker == self->worker_) return answer();
       std::lock_guard alive(self->shared_->alive_mu);
       if (self->shared_->gone) return;
-      asio::post(self->worker_->ioc, [self, keep_alive, head, response = std::move(response)]() mutable {
-        self->write(response, keep_alive && !self->shared_->stopping.load(), head, false);
-      });
+      asio::post(self->worker_->ioc, std::move(answer));
     };
     try {
       shared_->handler(std::move(request), respond);

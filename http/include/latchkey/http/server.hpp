@@ -2,9 +2,10 @@
 // so that no Beast or Asio header reaches the rest of the code base.
 //
 // A fixed pool of I/O threads, each with its own io_context; a connection
-// lives on one of them from accept to close, so it needs no strand. Requests are limited (header 8 KiB, body 64 KiB) and every read has
-// a deadline, so a slow client cannot hold a connection forever. stop() closes
-// the listener, lets in-flight requests finish, then ends every connection.
+// lives on one of them from accept to close, so it needs no strand. Requests
+// are limited (header 8 KiB, body 64 KiB) and every read has a deadline, so a
+// slow client cannot hold a connection forever. stop() closes the listener,
+// lets in-flight requests finish, then ends every connection.
 #pragma once
 
 #include <chrono>
