@@ -6,9 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
-
-#include <unordered_set>
+#include <optional>
 
 #include "record_codec.hpp"
 #include "rocksdb_event_store.hpp"
@@ -26,34 +26,48 @@ thread_local bool t_running_completions = false;
 
 Error invalid(std::string message) { return make_error(kInvalidAppend, std::move(message)); }
 
+// The first value that occurs twice in `values` (sorted in place), if any.
+std::optional<std::string_view> first_repeat(std::vector<std::string_view>& values) {
+  std::sort(values.begin(), values.end());
+  auto it = std::adjacent_find(values.begin(), values.end());
+  if (it == values.end()) return std::nullopt;
+  return *it;
+}
+
 // Checks the request's shape; cheap, runs on the caller's thread.
 Result<void> validate(const AppendRequest& request) {
   if (request.streams.empty()) return invalid("an append needs at least one stream");
-  std::unordered_set<std::string_view> streams, ids, outbox_ids;
+  std::vector<std::string_view> streams, ids, outbox_ids;
+  streams.reserve(request.streams.size());
   for (const auto& sw : request.streams) {
     if (sw.stream_id.empty() || sw.stream_id.size() > kMaxStreamIdBytes ||
         sw.stream_id.find('\0') != std::string::npos) {
       return invalid("a stream id must be 1 to 255 bytes without NUL");
     }
-    if (!streams.insert(sw.stream_id).second) {
-      return invalid("stream " + sw.stream_id + " appears twice in one append");
-    }
+    streams.push_back(sw.stream_id);
     if (sw.events.empty()) return invalid("stream " + sw.stream_id + " has no events");
     for (const auto& e : sw.events) {
       if (e.event_id.empty() || e.event_id.size() > kMaxEventIdBytes) {
         return invalid("an event id must be 1 to 128 bytes");
       }
-      if (!ids.insert(e.event_id).second) {
-        return invalid("event id " + e.event_id + " appears twice in one append");
-      }
       if (e.type.empty()) return invalid("an event needs a type");
+      ids.push_back(e.event_id);
     }
+  }
+  if (auto twice = first_repeat(streams)) {
+    return invalid("stream " + std::string(*twice) + " appears twice in one append");
+  }
+  if (auto twice = first_repeat(ids)) {
+    return invalid("event id " + std::string(*twice) + " appears twice in one append");
   }
   for (const auto& o : request.outbox) {
     if (o.id.empty() || o.id.size() > kMaxOutboxIdBytes) {
       return invalid("an outbox id must be 1 to 64 bytes");
     }
-    if (!outbox_ids.insert(o.id).second) return invalid("outbox id " + o.id + " appears twice");
+    outbox_ids.push_back(o.id);
+  }
+  if (auto twice = first_repeat(outbox_ids)) {
+    return invalid("outbox id " + std::string(*twice) + " appears twice");
   }
   return {};
 }

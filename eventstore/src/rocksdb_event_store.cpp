@@ -4,9 +4,12 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <sodium.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "record_codec.hpp"
@@ -30,6 +33,19 @@ std::string stream_key(std::string_view stream_id, std::uint64_t version) {
   return k;
 }
 
+// A stream index key's stream: everything up to and including its NUL.
+class StreamPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "latchkey.StreamPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const auto* nul = static_cast<const char*>(std::memchr(key.data(), '\0', key.size()));
+    return {key.data(), static_cast<std::size_t>(nul - key.data()) + 1};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
 }  // namespace
 
 Result<std::unique_ptr<EventStore>> open_rocksdb_event_store(const std::string& path,
@@ -43,18 +59,26 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   using Mode = RocksDbOptions::Mode;
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto cf_options = [&](bool bloom) {
+  auto cf_options = [&](int cf) {
     rocksdb::ColumnFamilyOptions o;
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
     t.cache_index_and_filter_blocks = true;
     t.pin_l0_filter_and_index_blocks_in_cache = true;
-    if (bloom) {
+    // Inserting into the memtables is most of a batch's CPU, and the leader's
+    // CPU is what stands between two fsyncs. Event ids are only ever looked
+    // up one by one (the idempotence check, which mostly misses): a hash
+    // table takes and finds them without a skiplist search, and a bloom
+    // filter answers for the table files. A stream's index keys arrive in
+    // order and are read by iterators: a per-stream hint finds each one's
+    // place next to the last. Positions arrive in order, and the skiplist
+    // remembers where the last insert went.
+    if (cf == kEventIds) {
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      // Most event-id lookups (the idempotence check) miss: let the memtable
-      // answer them from a bloom filter instead of walking its skiplist.
-      o.memtable_whole_key_filtering = true;
-      o.memtable_prefix_bloom_size_ratio = 0.05;
+      o.prefix_extractor.reset(rocksdb::NewNoopTransform());
+      o.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory());
+    } else if (cf == kStreams) {
+      o.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamPrefix>();
     }
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     o.compression = rocksdb::kLZ4Compression;
@@ -70,23 +94,33 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   db_options.keep_log_file_num = 4;
   db_options.db_write_buffer_size = options.memtable_budget_bytes;
   db_options.max_open_files = options.mode == Mode::secondary ? -1 : 512;
+  // One leader writes at a time, and the hash memtable requires it.
+  db_options.allow_concurrent_memtable_write = false;
   // A torn write at the WAL's tail (power loss mid-append) is recovered as the
   // prefix before it: nothing after a hole is replayed, keeping positions dense.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    bool bloom = i == kStreams || i == kEventIds;
-    descriptors.emplace_back(kCfNames[i], cf_options(bloom));
+    descriptors.emplace_back(kCfNames[i], cf_options(i));
   }
 
   std::unique_ptr<RocksDbEventStore> store(new RocksDbEventStore());
   store->options_ = options;
+  store->path_ = path;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   switch (options.mode) {
     case Mode::read_write:
       std::filesystem::create_directories(path);
+      if (options.wal_prepared_bytes > 0 && options.sync) {
+        store->wal_fs_ = std::make_shared<PreparedWalFileSystem>(path, options.wal_prepared_bytes);
+        if (auto io = store->wal_fs_->start(); !io.ok()) {
+          return storage_error(io, "cannot prepare a write-ahead log file in " + path);
+        }
+        store->env_ = rocksdb::NewCompositeEnv(store->wal_fs_);
+        db_options.env = store->env_.get();
+      }
       s = rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &raw);
       break;
     case Mode::read_only:
@@ -99,6 +133,8 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
       std::filesystem::create_directories(options.secondary_dir);
       s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_dir, descriptors,
                                        &store->handles_, &raw);
+      store->secondary_options_ = db_options;
+      store->descriptors_ = descriptors;
       break;
   }
   if (!s.ok()) return storage_error(s, "cannot open the event store at " + path);
@@ -127,7 +163,9 @@ RocksDbEventStore::~RocksDbEventStore() {
   if (syncer_.joinable()) {
     syncer_.join();
     // A clean close persists the memtables, so that the next open does not
-    // replay the whole write-ahead log (start-up time).
+    // replay the whole write-ahead log (start-up time). The WAL that flush
+    // starts stays plain: the prepared file is kept for the next open.
+    if (wal_fs_) wal_fs_->stop();
     if (db_) db_->Flush(rocksdb::FlushOptions(), handles_);
   }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -152,10 +190,21 @@ Result<void> RocksDbEventStore::load_head() {
   return {};
 }
 
+// RocksDB's own catch-up (TryCatchUpWithPrimary) tails the live WAL from where
+// it last stopped reading; in a prepared WAL file (prepared_wal.hpp) that is
+// past the zeros, at the end of the file, and later appends land before it.
+// A fresh secondary instance reads the live WAL from its start instead.
 Result<void> RocksDbEventStore::refresh() {
   if (options_.mode != RocksDbOptions::Mode::secondary) return {};
-  auto s = db_->TryCatchUpWithPrimary();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::OpenAsSecondary(secondary_options_, path_, options_.secondary_dir,
+                                        descriptors_, &handles, &raw);
   if (!s.ok()) return storage_error(s, "cannot catch up with the primary");
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+  db_.reset(raw);
+  handles_ = std::move(handles);
   auto r = load_head();
   head_cv_.notify_all();
   return r;

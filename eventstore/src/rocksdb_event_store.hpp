@@ -33,6 +33,7 @@
 #include <unordered_map>
 
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
+#include "prepared_wal.hpp"
 
 namespace latchkey::eventstore {
 
@@ -120,6 +121,13 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[c]; }
 
   RocksDbOptions options_;
+  std::string path_;
+  // What a secondary needs to open itself again (refresh()).
+  rocksdb::DBOptions secondary_options_;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
+  // Outlive db_ (declared before it): RocksDB writes through them until closed.
+  std::shared_ptr<PreparedWalFileSystem> wal_fs_;
+  std::unique_ptr<rocksdb::Env> env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 

@@ -206,8 +206,9 @@ class EventStore {
   // Removes a delivered (or dropped) outbox entry. Removing a missing key is ok.
   virtual Result<void> delete_outbox(std::string_view key) = 0;
 
-  // For a secondary instance: catch up with the primary's latest writes.
-  // A no-op for the primary.
+  // For a secondary instance: catch up with the primary's latest writes
+  // (synced ones; possibly later ones too). Not concurrently with other calls
+  // on the same instance. A no-op for the primary.
   virtual Result<void> refresh() = 0;
 };
 

