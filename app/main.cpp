@@ -108,11 +108,21 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The store holds undelivered messages with their plain links and
+  // passwords (the outbox) and guardians' personal data: a data directory
+  // Latchkey creates is its owner's alone. One that exists is left as it is,
+  // with a warning when others may read it.
   std::error_code dir_error;
-  fs::create_directories(config.data_dir, dir_error);
+  const bool created = fs::create_directories(config.data_dir, dir_error);
+  if (!dir_error && created) fs::permissions(config.data_dir, fs::perms::owner_all, dir_error);
   if (dir_error) {
     spdlog::critical("cannot create the data directory {}: {}", config.data_dir, dir_error.message());
     return 1;
+  }
+  if ((fs::status(config.data_dir, dir_error).permissions() & (fs::perms::group_all | fs::perms::others_all)) !=
+      fs::perms::none) {
+    spdlog::warn("the data directory {} is open to other users; it holds undelivered reset links (chmod 700)",
+                 config.data_dir);
   }
   auto store = eventstore::open_rocksdb_event_store((fs::path(config.data_dir) / "events").string());
   if (!store.ok()) {

@@ -88,7 +88,7 @@ rocksdb::IOStatus PreparedWalFileSystem::NewWritableFile(
 // the whole file.
 rocksdb::IOStatus PreparedWalFileSystem::prepare() {
   constexpr std::size_t kPiece = 256u << 10;
-  const int fd = ::open(writing_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(writing_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create", writing_);
   const std::vector<char> zeros(kPiece, 0);
   rocksdb::IOStatus s;

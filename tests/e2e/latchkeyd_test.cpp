@@ -61,6 +61,8 @@ TEST(LatchkeydTest, FirstStartPrintsThePlatformKeyOnceAndKeepsIt) {
   struct stat st{};
   ASSERT_EQ(::stat(dir.str("data/platform.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(dir.str("data").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "a data directory latchkeyd creates is its owner's alone";
 
   std::string second = start_and_stop(dir, "second.log");
   EXPECT_EQ(second.find(key), std::string::npos) << "the key is never printed again";
