@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -43,7 +45,7 @@ rocksdb::IOStatus PreparedWalFileSystem::start() {
   struct stat st {};
   bool ready = ::stat(spare_.c_str(), &st) == 0 && static_cast<std::size_t>(st.st_size) == bytes_;
   if (!ready) {
-    if (auto s = prepare(); !s.ok()) return s;
+    if (auto s = prepare(/*paced=*/false); !s.ok()) return s;
   }
   std::lock_guard lock(mu_);
   ready_ = true;
@@ -82,11 +84,14 @@ rocksdb::IOStatus PreparedWalFileSystem::NewWritableFile(
 }
 
 // Writes zeros to a side file, makes them durable, then renames the file into
-// place: the prepared file is never seen half written. The zeros go to disk a
-// small piece at a time, each written back before the next is queued, so that
-// an append's fsync meanwhile waits behind one piece at most, never behind
-// the whole file.
-rocksdb::IOStatus PreparedWalFileSystem::prepare() {
+// place: the prepared file is never seen half written. The zeros go through
+// the page cache on purpose: RocksDB's appends then land in cached pages
+// (written straight to disk, O_DIRECT zeros made each new page a read from
+// disk first, and appends slower than with no preparation at all). They go
+// to disk a small piece at a time, each written back before the next is
+// queued, so that an append's fsync meanwhile waits behind one piece at
+// most, never behind the whole file.
+rocksdb::IOStatus PreparedWalFileSystem::prepare(bool paced) {
   constexpr std::size_t kPiece = 256u << 10;
   const int fd = ::open(writing_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return io_error("cannot create", writing_);
@@ -94,6 +99,7 @@ rocksdb::IOStatus PreparedWalFileSystem::prepare() {
   rocksdb::IOStatus s;
   for (std::size_t done = 0; done < bytes_ && s.ok();) {
     const std::size_t n = std::min(kPiece, bytes_ - done);
+    const auto piece_started = std::chrono::steady_clock::now();
     const ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(done));
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
@@ -104,6 +110,9 @@ rocksdb::IOStatus PreparedWalFileSystem::prepare() {
                       SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                           SYNC_FILE_RANGE_WAIT_AFTER);
     done += static_cast<std::size_t>(w);
+    // In the background, at most half the disk's time: after each piece,
+    // idle as long as it took.
+    if (paced) std::this_thread::sleep_for(std::chrono::steady_clock::now() - piece_started);
     std::lock_guard lock(mu_);
     if (stopping_) s = rocksdb::IOStatus::Aborted("the store is closing");
   }
@@ -118,6 +127,10 @@ rocksdb::IOStatus PreparedWalFileSystem::prepare() {
 }
 
 void PreparedWalFileSystem::preparer_loop() {
+  // The zeros can wait: where the disk's scheduler honours I/O priorities
+  // (mq-deadline, bfq), an append's write always goes first.
+  constexpr int kIoprioClassIdle = 3, kIoprioClassShift = 13, kIoprioWhoProcess = 1;
+  ::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift);
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stopping_ || wanted_; });
@@ -126,7 +139,7 @@ void PreparedWalFileSystem::preparer_loop() {
     if (ready_) continue;
     lock.unlock();
     // On failure (disk full, say) the next WAL is a plain file, and asks again.
-    const bool ok = prepare().ok();
+    const bool ok = prepare(/*paced=*/true).ok();
     lock.lock();
     ready_ = ok;
   }

@@ -49,7 +49,7 @@ class PreparedWalFileSystem final : public rocksdb::FileSystemWrapper {
                                     rocksdb::IODebugContext* dbg) override;
 
  private:
-  rocksdb::IOStatus prepare();
+  rocksdb::IOStatus prepare(bool paced);
   void preparer_loop();
 
   const std::string dir_;
