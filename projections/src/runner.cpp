@@ -1,6 +1,7 @@
 #include "latchkey/projections/runner.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <future>
 
 namespace latchkey::projections {
@@ -9,9 +10,57 @@ std::string checkpoint_key(std::string_view projection_name) {
   return "checkpoint/" + std::string(projection_name);
 }
 
+// Writes the batches handed to it, one at a time, on a thread that lives as
+// long as the runner. (A thread per batch, std::async, meant hundreds of
+// thread creations a second while the server followed a busy log.)
+class Committer {
+ public:
+  Committer() : thread_([this] { run(); }) {}
+  ~Committer() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();  // after every job handed over has run
+  }
+
+  template <class Job>
+  std::future<Result<void>> submit(Job&& job) {
+    std::packaged_task<Result<void>()> task(std::forward<Job>(job));
+    auto done = task.get_future();
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return done;
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto task = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::packaged_task<Result<void>()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 ProjectionRunner::ProjectionRunner(eventstore::EventStore& store, ReadModelDb& db,
                                    std::vector<std::unique_ptr<Projection>> projections, RunnerOptions options)
-    : store_(store), db_(db), options_(options) {
+    : store_(store), db_(db), options_(options), committer_(std::make_unique<Committer>()) {
   for (auto& p : projections) slots_.push_back(Slot{std::move(p), {}, 0});
 }
 
@@ -167,8 +216,8 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     }
     if (auto r = land(); !r) return fail(r.error());
     in_flight_positions = std::move(positions);
-    in_flight = std::async(std::launch::async, [this, writes = std::move(writes), jobs = std::move(jobs),
-                                                checkpoints = std::move(checkpoints)]() -> Result<void> {
+    in_flight = committer_->submit([this, writes = std::move(writes), jobs = std::move(jobs),
+                                    checkpoints = std::move(checkpoints)]() -> Result<void> {
       for (auto& job : jobs) job(*writes);
       for (const auto& [key, value] : checkpoints) writes->put(key, value);
       return db_.commit(*writes);

@@ -3,8 +3,8 @@
 // atomic write. A crash therefore never applies an event twice or skips one:
 // on restart each projection resumes after its own checkpoint.
 //
-// Two threads share the work of a long catch-up: while a committer thread
-// serialises and writes batch k, the calling thread folds batch k+1. Rows
+// Two threads share the work of a long catch-up: while the runner's committer
+// thread serialises and writes batch k, the calling thread folds batch k+1. Rows
 // cached in memory are only dropped when no batch is in flight, so a fold
 // never reads a row older than one still waiting to be written.
 //
@@ -36,6 +36,8 @@ struct RunnerOptions {
   std::size_t max_cached_rows = 400'000;  // per projection, before its cache is trimmed
   std::chrono::milliseconds idle_wait{500};  // how long the follower waits for new events per round
 };
+
+class Committer;
 
 struct Checkpoint {
   std::uint64_t position = 0;
@@ -91,6 +93,7 @@ class ProjectionRunner {
   std::string last_error_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  std::unique_ptr<Committer> committer_;
 };
 
 std::string checkpoint_key(std::string_view projection_name);
