@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot create the data directory {}: {}", config.data_dir, dir_error.message());
     return 1;
   }
-  if ((fs::status(config.data_dir, dir_error).permissions() & (fs::perms::group_all | fs::perms::others_all)) !=
-      fs::perms::none) {
+  const auto dir_status = fs::status(config.data_dir, dir_error);
+  if (!dir_error && (dir_status.permissions() & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
     spdlog::warn("the data directory {} is open to other users; it holds undelivered reset links (chmod 700)",
                  config.data_dir);
   }
