@@ -33,9 +33,8 @@ rocksdb::IOStatus io_error(const std::string& what, const std::string& path) {
 
 PreparedWalFileSystem::PreparedWalFileSystem(std::string dir, std::size_t bytes)
     : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()),
-      dir_(std::move(dir)),
-      spare_(dir_ + "/latchkey-prepared.wal"),
-      writing_(dir_ + "/latchkey-prepared.wal.partial"),
+      spare_(dir + "/latchkey-prepared.wal"),
+      writing_(dir + "/latchkey-prepared.wal.partial"),
       bytes_(bytes) {}
 
 PreparedWalFileSystem::~PreparedWalFileSystem() { stop(); }

@@ -52,7 +52,6 @@ class PreparedWalFileSystem final : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus prepare(bool paced);
   void preparer_loop();
 
-  const std::string dir_;
   const std::string spare_;      // the prepared file, ready to be renamed
   const std::string writing_;    // where it is written first
   const std::size_t bytes_;

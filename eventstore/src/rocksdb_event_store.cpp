@@ -131,10 +131,9 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
         return make_error(kInvalidAppend, "a secondary open needs secondary_dir");
       }
       std::filesystem::create_directories(options.secondary_dir);
-      s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_dir, descriptors,
-                                       &store->handles_, &raw);
       store->secondary_options_ = db_options;
       store->descriptors_ = descriptors;
+      s = store->open_secondary(store->handles_, raw);
       break;
   }
   if (!s.ok()) return storage_error(s, "cannot open the event store at " + path);
@@ -190,6 +189,12 @@ Result<void> RocksDbEventStore::load_head() {
   return {};
 }
 
+rocksdb::Status RocksDbEventStore::open_secondary(std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                                                  rocksdb::DB*& db) {
+  return rocksdb::DB::OpenAsSecondary(secondary_options_, path_, options_.secondary_dir, descriptors_,
+                                      &handles, &db);
+}
+
 // RocksDB's own catch-up (TryCatchUpWithPrimary) tails the live WAL from where
 // it last stopped reading; in a prepared WAL file (prepared_wal.hpp) that is
 // past the zeros, at the end of the file, and later appends land before it.
@@ -198,8 +203,7 @@ Result<void> RocksDbEventStore::refresh() {
   if (options_.mode != RocksDbOptions::Mode::secondary) return {};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::OpenAsSecondary(secondary_options_, path_, options_.secondary_dir,
-                                        descriptors_, &handles, &raw);
+  auto s = open_secondary(handles, raw);
   if (!s.ok()) return storage_error(s, "cannot catch up with the primary");
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();

@@ -122,9 +122,10 @@ class RocksDbEventStore final : public EventStore {
 
   RocksDbOptions options_;
   std::string path_;
-  // What a secondary needs to open itself again (refresh()).
+  // What a secondary needs to open itself, at open() and again at refresh().
   rocksdb::DBOptions secondary_options_;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
+  rocksdb::Status open_secondary(std::vector<rocksdb::ColumnFamilyHandle*>& handles, rocksdb::DB*& db);
   // Outlive db_ (declared before it): RocksDB writes through them until closed.
   std::shared_ptr<PreparedWalFileSystem> wal_fs_;
   std::unique_ptr<rocksdb::Env> env_;

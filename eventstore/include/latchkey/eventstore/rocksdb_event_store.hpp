@@ -36,7 +36,8 @@ struct RocksDbOptions {
   // (zeros), prepared in the background, so that an append's fsync writes
   // its data and not also the file's growth: ~40% less time per fsync here.
   // A WAL rarely outgrows the memtable budget; past this it grows as usual.
-  // Costs up to twice this on disk (the live WAL and the next one). 0: off.
+  // Costs up to twice this on disk (the live WAL and the next one). 0: off;
+  // also off when `sync` is false (nothing to gain without fsyncs).
   std::size_t wal_prepared_bytes = 32u << 20;
   // When false, appends still group but do not fsync. Only for tests that
   // measure something else; never in the server.
