@@ -7,6 +7,7 @@
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 #include <sodium.h>
 
 #include <cstring>
@@ -416,14 +417,20 @@ Result<std::vector<OutboxEntry>> RocksDbEventStore::read_outbox(std::string_view
   return out;
 }
 
-Result<void> RocksDbEventStore::delete_outbox(std::string_view key) {
+Result<void> RocksDbEventStore::delete_outbox(const std::vector<std::string>& keys) {
   if (options_.mode != RocksDbOptions::Mode::read_write) {
     return make_error(kReadOnly, "the store is open read-only");
   }
+  if (keys.empty()) return {};
+  rocksdb::WriteBatch batch;
+  for (const auto& key : keys) {
+    auto s = batch.Delete(cf(kOutbox), rocksdb::Slice(key.data(), key.size()));
+    if (!s.ok()) return storage_error(s, "cannot delete an outbox entry");
+  }
   rocksdb::WriteOptions wo;
   wo.sync = false;  // at-least-once: a lost delete only means one resend after a crash
-  auto s = db_->Delete(wo, cf(kOutbox), rocksdb::Slice(key.data(), key.size()));
-  if (!s.ok()) return storage_error(s, "cannot delete an outbox entry");
+  auto s = db_->Write(wo, &batch);
+  if (!s.ok()) return storage_error(s, "cannot delete outbox entries");
   return {};
 }
 

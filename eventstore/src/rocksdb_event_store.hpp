@@ -59,7 +59,7 @@ class RocksDbEventStore final : public EventStore {
   Result<VerifyReport> verify() override;
   Result<std::vector<OutboxEntry>> read_outbox(std::string_view after_key,
                                                std::size_t max_count) override;
-  Result<void> delete_outbox(std::string_view key) override;
+  Result<void> delete_outbox(const std::vector<std::string>& keys) override;
   Result<void> refresh() override;
 
  private:

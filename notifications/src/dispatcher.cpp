@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "latchkey/domain/events.hpp"
 #include "latchkey/domain/validation.hpp"
+#include "latchkey/notifications/transports.hpp"
 
 namespace latchkey::notifications {
 
@@ -17,14 +19,25 @@ std::string masked(const domain::OutboxMessage& m) {
 
 }  // namespace
 
+std::vector<Result<void>> Transport::deliver_batch(std::span<const domain::OutboxMessage* const> messages,
+                                                   domain::Micros now_us) {
+  std::vector<Result<void>> results;
+  results.reserve(messages.size());
+  for (const auto* m : messages) {
+    results.push_back(deliver(*m, now_us));
+    if (!results.back().ok() && results.back().error().code != kDeliveryRejected) break;
+  }
+  return results;
+}
+
 Dispatcher::Dispatcher(eventstore::EventStore& store, domain::Clock& clock, domain::Random& random,
                        Transport& mail, Transport& sms, DispatcherOptions options)
     : store_(store), clock_(clock), random_(random), mail_(mail), sms_(sms), options_(options) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
-Result<void> Dispatcher::record(const domain::OutboxMessage& m, const std::string& type,
-                                const std::string& payload) {
+eventstore::EventData Dispatcher::event(const domain::OutboxMessage& m, const std::string& type,
+                                        std::string payload) {
   eventstore::EventData e;
   e.event_id = random_.uuid();
   e.type = type;
@@ -34,104 +47,146 @@ Result<void> Dispatcher::record(const domain::OutboxMessage& m, const std::strin
   e.actor = {"system", "dispatcher", "Message dispatcher"};
   e.correlation_id = m.id;
   e.causation_id = m.id;
-  e.payload = payload;
-  eventstore::AppendRequest request;
-  request.streams.push_back({"notifications:" + m.tenant, eventstore::ExpectedVersion::any(), {std::move(e)}});
-  auto r = store_.append(std::move(request));
-  if (!r.ok()) return r.error();
-  return {};
+  e.payload = std::move(payload);
+  return e;
 }
 
-Result<void> Dispatcher::record_failure(const domain::OutboxMessage& m, const std::string& reason,
-                                        std::int64_t attempts, bool final) {
-  return record(m, "NotificationFailed",
-                domain::encode_payload(domain::NotificationFailed{m.id, m.guardian_id, m.channel, m.kind,
+eventstore::EventData Dispatcher::failure(const domain::OutboxMessage& m, const std::string& reason,
+                                          std::int64_t attempts, bool final) {
+  return event(m, "NotificationFailed",
+               domain::encode_payload(domain::NotificationFailed{m.id, m.guardian_id, m.channel, m.kind,
                                                                  masked(m), reason, attempts, final}));
 }
 
-Result<void> Dispatcher::remove(const eventstore::OutboxEntry& entry) {
-  if (auto d = store_.delete_outbox(entry.key); !d.ok()) return d;
-  retries_.erase(entry.key);
-  return {};
-}
+Result<bool> Dispatcher::run_page(std::string& after, bool& mail_down, bool& sms_down, std::size_t& delivered,
+                                  std::size_t& waiting) {
+  auto entries = store_.read_outbox(after, options_.batch);
+  if (!entries.ok()) return entries.error();
+  if (entries->empty()) return false;
+  after = entries->back().key;
 
-Result<void> Dispatcher::give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& m,
-                                 const std::string& reason, std::int64_t attempts) {
-  if (auto r = record_failure(m, reason, attempts, true); !r.ok()) return r;
-  return remove(entry);
+  // Per entry, in outbox order: its message, and the event that records what
+  // became of it (none while it waits).
+  const auto now = clock_.now_us();
+  const std::size_t n = entries->size();
+  std::vector<domain::OutboxMessage> messages(n);
+  std::vector<std::optional<eventstore::EventData>> outcomes(n);
+  std::vector<std::string> done;  // keys of delivered, given-up and unreadable entries
+  std::vector<std::size_t> due_mail, due_sms;
+
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& entry = (*entries)[i];
+    auto message = domain::decode_outbox_message(entry.value);
+    if (!message.ok()) {
+      spdlog::error("dropping an unreadable outbox entry {}", entry.id);
+      done.push_back(entry.key);
+      continue;
+    }
+    const auto& m = messages[i] = std::move(*message);
+    const auto& retry = retries_[entry.key];
+    if (m.expires_at_us != 0 && now >= m.expires_at_us) {
+      // Too late: a link or password past its expiry must never be sent.
+      outcomes[i] = failure(m, "expired before delivery", retry.attempts, true);
+      done.push_back(entry.key);
+      continue;
+    }
+    const bool sms = m.channel == "sms";
+    if (retry.next_at_us > now || (sms ? sms_down : mail_down)) {
+      ++waiting;
+      continue;
+    }
+    if (options_.still_current) {
+      auto current = options_.still_current(m, now);
+      if (!current.ok()) return current.error();
+      if (!*current) {
+        outcomes[i] = failure(m, "superseded before delivery", retry.attempts, true);
+        done.push_back(entry.key);
+        continue;
+      }
+    }
+    (sms ? due_sms : due_mail).push_back(i);
+  }
+
+  auto send = [&](const std::vector<std::size_t>& due, Transport& transport, bool& down) {
+    if (due.empty()) return;
+    std::vector<const domain::OutboxMessage*> batch;
+    batch.reserve(due.size());
+    for (auto i : due) batch.push_back(&messages[i]);
+    auto results = transport.deliver_batch(batch, now);
+    for (std::size_t k = 0; k < due.size(); ++k) {
+      const std::size_t i = due[k];
+      const auto& m = messages[i];
+      const auto& key = (*entries)[i].key;
+      if (k >= results.size()) {  // not attempted: the transport went down before it
+        ++waiting;
+        continue;
+      }
+      if (results[k].ok()) {
+        outcomes[i] = event(m, "NotificationSent",
+                            domain::encode_payload(domain::NotificationSent{m.id, m.guardian_id, m.channel,
+                                                                            m.kind, masked(m)}));
+        done.push_back(key);
+        ++delivered;
+        continue;
+      }
+      const auto& error = results[k].error();
+      auto& retry = retries_[key];
+      ++retry.attempts;
+      spdlog::warn("delivery of message {} failed (attempt {}): {}", m.id, retry.attempts, error.message);
+      if (error.code == kDeliveryRejected) {
+        outcomes[i] = failure(m, error.message, retry.attempts, true);
+        done.push_back(key);
+        continue;
+      }
+      domain::Micros backoff = options_.first_retry_us << std::min<std::int64_t>(retry.attempts - 1, 20);
+      backoff = std::min(backoff, options_.max_retry_us);
+      backoff += static_cast<domain::Micros>(random_.below(static_cast<std::uint32_t>(backoff / 2 + 1)));
+      retry.next_at_us = now + backoff;
+      down = true;
+      ++waiting;
+      outcomes[i] = failure(m, error.message, retry.attempts, false);
+    }
+  };
+  send(due_mail, mail_, mail_down);
+  send(due_sms, sms_, sms_down);
+
+  // One append records the page: a stream write per tenant, its events in
+  // outbox order. Only then are the entries deleted (one write).
+  eventstore::AppendRequest request;
+  std::map<std::string_view, std::size_t> stream_of_tenant;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!outcomes[i]) continue;
+    auto [it, fresh] = stream_of_tenant.try_emplace(messages[i].tenant, request.streams.size());
+    if (fresh) {
+      request.streams.push_back({"notifications:" + messages[i].tenant, eventstore::ExpectedVersion::any(), {}});
+    }
+    request.streams[it->second].events.push_back(std::move(*outcomes[i]));
+  }
+  if (!request.streams.empty()) {
+    if (auto r = store_.append(std::move(request)); !r.ok()) return r.error();
+  }
+  if (auto d = store_.delete_outbox(done); !d.ok()) return d.error();
+  for (const auto& key : done) retries_.erase(key);
+  return true;
 }
 
 Result<std::size_t> Dispatcher::run_once() {
   std::size_t delivered = 0;
   std::size_t waiting = 0;
-  std::string after;
+  std::string after = floor_;
   bool mail_down = false;
   bool sms_down = false;
   for (;;) {
-    auto entries = store_.read_outbox(after, options_.batch);
-    if (!entries.ok()) return entries.error();
-    if (entries->empty()) break;
-    for (const auto& entry : *entries) {
-      after = entry.key;
-      auto message = domain::decode_outbox_message(entry.value);
-      if (!message.ok()) {
-        spdlog::error("dropping an unreadable outbox entry {}", entry.id);
-        (void)store_.delete_outbox(entry.key);
-        continue;
-      }
-      const auto now = clock_.now_us();
-      auto& retry = retries_[entry.key];
-      if (message->expires_at_us != 0 && now >= message->expires_at_us) {
-        // Too late: a link or password past its expiry must never be sent.
-        if (auto r = give_up(entry, *message, "expired before delivery", retry.attempts); !r.ok()) return r.error();
-        continue;
-      }
-      const bool sms = message->channel == "sms";
-      bool& down = sms ? sms_down : mail_down;
-      if (retry.next_at_us > now || down) {
-        ++waiting;
-        continue;
-      }
-      if (options_.still_current) {
-        auto current = options_.still_current(*message, now);
-        if (!current.ok()) return current.error();
-        if (!*current) {
-          if (auto r = give_up(entry, *message, "superseded before delivery", retry.attempts); !r.ok()) {
-            return r.error();
-          }
-          continue;
-        }
-      }
-      Transport& transport = sms ? sms_ : mail_;
-      auto sent = transport.deliver(*message, now);
-      if (!sent.ok()) {
-        ++retry.attempts;
-        spdlog::warn("delivery of message {} failed (attempt {}): {}", message->id, retry.attempts,
-                     sent.error().message);
-        if (sent.error().code == "delivery_rejected") {
-          if (auto r = give_up(entry, *message, sent.error().message, retry.attempts); !r.ok()) return r.error();
-          continue;
-        }
-        domain::Micros backoff = options_.first_retry_us << std::min<std::int64_t>(retry.attempts - 1, 20);
-        backoff = std::min(backoff, options_.max_retry_us);
-        backoff += static_cast<domain::Micros>(random_.below(static_cast<std::uint32_t>(backoff / 2 + 1)));
-        retry.next_at_us = now + backoff;
-        down = true;
-        ++waiting;
-        if (auto r = record_failure(*message, sent.error().message, retry.attempts, false); !r.ok()) {
-          return r.error();
-        }
-        continue;
-      }
-      auto r = record(*message, "NotificationSent",
-                      domain::encode_payload(domain::NotificationSent{
-                          message->id, message->guardian_id, message->channel, message->kind,
-                          masked(*message)}));
-      if (!r.ok()) return r.error();
-      if (auto d = remove(entry); !d.ok()) return d.error();
-      ++delivered;
-      delivered_.fetch_add(1, std::memory_order_relaxed);
-    }
+    const std::size_t before = delivered;
+    const std::size_t waiting_before = waiting;
+    auto more = run_page(after, mail_down, sms_down, delivered, waiting);
+    delivered_.fetch_add(delivered - before, std::memory_order_relaxed);
+    if (!more.ok()) return more.error();
+    if (!*more) break;
+    // While nothing has been left waiting, every entry up to here is gone:
+    // the next pass starts after them rather than stepping over their
+    // deletions again (the outbox only grows at its end).
+    if (waiting == 0 && waiting_before == 0) floor_ = after;
   }
   backlog_.store(waiting, std::memory_order_relaxed);
   return delivered;

@@ -15,12 +15,30 @@ class FileTransport final : public Transport {
   ~FileTransport() override { ::close(fd_); }
 
   Result<void> deliver(const domain::OutboxMessage& m, domain::Micros now_us) override {
+    return append(line(m, now_us));
+  }
+
+  // The whole batch in one write and one sync.
+  std::vector<Result<void>> deliver_batch(std::span<const domain::OutboxMessage* const> messages,
+                                          domain::Micros now_us) override {
+    std::string text;
+    for (const auto* m : messages) text += line(*m, now_us);
+    auto r = append(text);
+    if (!r.ok()) return {r};  // the first one failed; the rest wait for the next pass
+    return std::vector<Result<void>>(messages.size());
+  }
+
+ private:
+  static std::string line(const domain::OutboxMessage& m, domain::Micros now_us) {
     nlohmann::json line = {{"id", m.id},           {"tenant", m.tenant}, {"channel", m.channel},
                            {"to", m.to},           {"subject", m.subject}, {"body", m.body},
                            {"sent_at", domain::format_time(now_us)}};
-    std::string text = line.dump() + "\n";
-    // One write of the whole line to a file opened O_APPEND, then synced: a
-    // reader never sees half a message, and a delivered one survives a crash.
+    return line.dump() + "\n";
+  }
+
+  // One write of whole lines to a file opened O_APPEND, then synced: a
+  // reader never sees half a message, and a delivered one survives a crash.
+  Result<void> append(const std::string& text) {
     for (std::size_t done = 0; done < text.size();) {
       ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
       if (n < 0) return make_error("delivery_failed", "cannot write the outbox file");
@@ -30,7 +48,6 @@ class FileTransport final : public Transport {
     return {};
   }
 
- private:
   int fd_;
 };
 

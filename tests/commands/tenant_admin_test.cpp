@@ -467,7 +467,7 @@ class ClashingStore final : public eventstore::EventStore {
   Result<std::vector<eventstore::OutboxEntry>> read_outbox(std::string_view after, std::size_t max) override {
     return inner_.read_outbox(after, max);
   }
-  Result<void> delete_outbox(std::string_view key) override { return inner_.delete_outbox(key); }
+  Result<void> delete_outbox(const std::vector<std::string>& keys) override { return inner_.delete_outbox(keys); }
   Result<void> refresh() override { return inner_.refresh(); }
 
  private:

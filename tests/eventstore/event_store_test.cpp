@@ -250,11 +250,16 @@ TEST_F(EventStoreTest, OutboxEntriesAreWrittenWithTheEventsAndCanBeDeleted) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->size(), 2u);
 
-  ASSERT_TRUE(store_->delete_outbox((*entries)[0].key).ok());
-  ASSERT_TRUE(store_->delete_outbox("no-such-key").ok());
+  ASSERT_TRUE(store_->delete_outbox({(*entries)[0].key}).ok());
+  ASSERT_TRUE(store_->delete_outbox({"no-such-key"}).ok());
+  ASSERT_TRUE(store_->delete_outbox({}).ok());
   auto rest = store_->read_outbox("", 10);
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(rest->size(), 2u);
+  ASSERT_TRUE(store_->delete_outbox({(*rest)[0].key, "no-such-key", (*rest)[1].key}).ok());
+  auto none = store_->read_outbox("", 10);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty()) << "several keys go in one call";
   auto report = store_->verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << "the outbox is not part of the chain";

@@ -2,7 +2,11 @@
 // with transports that record what they are handed (or fail as told).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "../commands/harness.hpp"
+#include "latchkey/domain/encoding.hpp"
 #include "latchkey/notifications/dispatcher.hpp"
 #include "latchkey/notifications/transports.hpp"
 
@@ -22,6 +26,23 @@ class RecordingTransport final : public Transport {
   std::vector<domain::OutboxMessage> sent;
   std::string fail_with;  // kDeliveryFailed or kDeliveryRejected
   int attempts = 0;
+};
+
+// Takes each batch whole, and remembers the batches' sizes.
+class BatchingTransport final : public Transport {
+ public:
+  Result<void> deliver(const domain::OutboxMessage&, domain::Micros) override {
+    ADD_FAILURE() << "a batching transport is handed batches";
+    return {};
+  }
+  std::vector<Result<void>> deliver_batch(std::span<const domain::OutboxMessage* const> messages,
+                                          domain::Micros) override {
+    batches.push_back(messages.size());
+    for (const auto* m : messages) sent.push_back(*m);
+    return std::vector<Result<void>>(messages.size());
+  }
+  std::vector<std::size_t> batches;
+  std::vector<domain::OutboxMessage> sent;
 };
 
 struct Fixture {
@@ -167,6 +188,105 @@ TEST(Dispatcher, NoticesNeedNoCurrentCredential) {
   ASSERT_TRUE(d.run_once().ok());
   ASSERT_FALSE(f.mail.sent.empty());
   EXPECT_EQ(f.mail.sent.back().kind, "password_changed");
+}
+
+TEST(Dispatcher, APageGoesToATransportAsOneBatchAndIsRecordedInOneAppend) {
+  Fixture f;
+  std::vector<std::string> guardians;
+  for (const char* email : {"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"}) {
+    guardians.push_back(f.h.given_registered_guardian(email));
+  }
+  auto none = f.dispatcher();
+  ASSERT_TRUE(none.run_once().ok());  // the registrations' own notices
+  for (std::size_t i = 0; i < 4; ++i) f.reset(guardians[i]);
+  f.reset(guardians[4], "sms");
+  const auto after_resets = f.h.head();
+
+  BatchingTransport mail;
+  f.options.batch = 3;  // two pages: 3 + 2
+  Dispatcher d(*f.h.store, f.h.clock, f.h.random, mail, f.sms, f.options);
+  auto n = d.run_once();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 5u);
+  EXPECT_EQ(mail.batches, (std::vector<std::size_t>{3, 1})) << "the first page holds three links, the second one";
+  EXPECT_EQ(f.sms.sent.size(), 1u);
+  ASSERT_EQ(mail.sent.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(mail.sent[i].to, std::string(1, static_cast<char>('a' + i)) + "@example.com") << "outbox order";
+  }
+  EXPECT_TRUE(f.h.outbox().empty());
+
+  // Each outcome is recorded once, in the notifications stream, after the resets.
+  const auto recorded = f.h.events_since(after_resets);
+  ASSERT_EQ(recorded.size(), 5u);
+  for (const auto& e : recorded) EXPECT_EQ(e.data.type, "NotificationSent");
+  EXPECT_EQ(recorded[0].stream_id, "notifications:" + f.h.tenant_id);
+  EXPECT_EQ(d.delivered(), 5u);
+
+  // The next pass starts past what was removed, and still finds what came after.
+  f.reset(guardians[0]);
+  ASSERT_EQ(*d.run_once(), 1u);
+  EXPECT_EQ(mail.sent.back().to, "a@example.com");
+  EXPECT_TRUE(f.h.outbox().empty());
+}
+
+TEST(Dispatcher, TheDefaultBatchStopsAtAFailureButNotAtARefusal) {
+  struct Scripted final : Transport {
+    Result<void> deliver(const domain::OutboxMessage& m, domain::Micros) override {
+      tried.push_back(m.id);
+      const auto i = tried.size() - 1;
+      if (i < script.size() && !script[i].empty()) return make_error(script[i], "scripted");
+      return {};
+    }
+    std::vector<std::string> script;
+    std::vector<std::string> tried;
+  };
+  const domain::OutboxMessage m1{.id = "1"}, m2{.id = "2"}, m3{.id = "3"};
+  const std::vector<const domain::OutboxMessage*> batch{&m1, &m2, &m3};
+  struct Case {
+    std::vector<std::string> script;
+    std::size_t answered;
+  } cases[] = {
+      {{}, 3},
+      {{kDeliveryRejected}, 3},
+      {{"", kDeliveryFailed}, 2},
+      {{kDeliveryFailed}, 1},
+  };
+  for (const auto& c : cases) {
+    Scripted t;
+    t.script = c.script;
+    auto results = t.deliver_batch(batch, 0);
+    EXPECT_EQ(results.size(), c.answered);
+    EXPECT_EQ(t.tried.size(), c.answered) << "nothing is tried past a failure";
+  }
+}
+
+TEST(FileTransport, WritesABatchAsWholeLinesOnePerMessage) {
+  testing::TempDir dir;
+  const auto path = dir.path() / "outbox.jsonl";
+  auto transport = open_file_transport(path.string());
+  ASSERT_TRUE(transport.ok());
+  domain::OutboxMessage a{.id = "m-1", .tenant = "t", .channel = "email", .to = "a@example.com",
+                          .subject = "Hello", .body = "line one\nline two"};
+  domain::OutboxMessage b = a;
+  b.id = "m-2";
+  b.to = "b@example.com";
+  ASSERT_TRUE((*transport)->deliver(a, 0).ok());
+  const std::vector<const domain::OutboxMessage*> batch{&b, &a};
+  auto results = (*transport)->deliver_batch(batch, 0);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+
+  std::ifstream in(path);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0]["id"], "m-1");
+  EXPECT_EQ(lines[1]["id"], "m-2");
+  EXPECT_EQ(lines[1]["to"], "b@example.com");
+  EXPECT_EQ(lines[2]["id"], "m-1");
+  EXPECT_EQ(lines[2]["body"], "line one\nline two");
+  EXPECT_EQ(lines[2]["sent_at"], domain::format_time(0));
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ TEST(Races, TwoRedemptionsOfOneTokenHaveExactlyOneWinner) {
     ++wins;
     auto sent = h.store->read_outbox("", 100000);
     ASSERT_TRUE(sent.ok());
-    for (const auto& e : *sent) ASSERT_TRUE(h.store->delete_outbox(e.key).ok());
+    for (const auto& e : *sent) ASSERT_TRUE(h.store->delete_outbox({e.key}).ok());
   }
   EXPECT_EQ(wins, kRepetitions);
 }

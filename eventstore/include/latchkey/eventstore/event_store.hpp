@@ -203,8 +203,9 @@ class EventStore {
   // Outbox entries in append order, starting after `after_key` ("" = first).
   virtual Result<std::vector<OutboxEntry>> read_outbox(std::string_view after_key,
                                                        std::size_t max_count) = 0;
-  // Removes a delivered (or dropped) outbox entry. Removing a missing key is ok.
-  virtual Result<void> delete_outbox(std::string_view key) = 0;
+  // Removes delivered (or dropped) outbox entries, all in one write. Removing
+  // a missing key is ok.
+  virtual Result<void> delete_outbox(const std::vector<std::string>& keys) = 0;
 
   // For a secondary instance: catch up with the primary's latest writes
   // (synced ones; possibly later ones too). Not concurrently with other calls

@@ -2,9 +2,12 @@
 // its event is handed to a transport, recorded as NotificationSent (or
 // NotificationFailed; never with a secret), and deleted once delivered.
 //
-// Order per message: deliver, record, delete. A crash after delivery and
-// before the delete sends that message once more (at-least-once; the message
-// id travels with it so a receiver can deduplicate). A message still
+// Order per message: deliver, record, delete. A pass takes the outbox a page
+// at a time: each transport gets the page's due messages in one batch, the
+// page's outcomes are recorded in one append, and its entries deleted in one
+// write. A crash after delivery and before the delete sends that message once
+// more (at-least-once; the message id travels with it so a receiver can
+// deduplicate). A message still
 // undelivered at its expiry, or whose credential was superseded (a newer
 // link, a used one, a login reset), is dropped, never sent. Failed
 // deliveries are retried with exponential backoff and jitter; after one
@@ -23,8 +26,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <span>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "latchkey/domain/messages.hpp"
 #include "latchkey/domain/ports.hpp"
@@ -33,12 +38,21 @@
 
 namespace latchkey::notifications {
 
-// Hands one message to the outside world. Must be thread-compatible (the
+// Hands messages to the outside world. Must be thread-compatible (the
 // dispatcher calls it from its own thread only).
 class Transport {
  public:
   virtual ~Transport() = default;
   virtual Result<void> deliver(const domain::OutboxMessage& message, domain::Micros now_us) = 0;
+
+  // Hands over several messages at once and answers for a prefix of them, in
+  // order: the messages past the answers were not attempted (the transport
+  // is down; they wait for the next pass). This default delivers one at a
+  // time and stops after the first failure that is not a rejection; a
+  // transport that can make one delivery of many (one write and one sync of
+  // the outbox file) overrides it.
+  virtual std::vector<Result<void>> deliver_batch(std::span<const domain::OutboxMessage* const> messages,
+                                                  domain::Micros now_us);
 };
 
 // file:PATH — one JSON object per delivered message, appended and flushed:
@@ -78,15 +92,14 @@ class Dispatcher {
     std::int64_t attempts = 0;
     domain::Micros next_at_us = 0;
   };
-  Result<void> record(const domain::OutboxMessage& message, const std::string& type,
-                      const std::string& payload);
-  Result<void> record_failure(const domain::OutboxMessage& message, const std::string& reason,
-                              std::int64_t attempts, bool final);
-  // Deletes a delivered or given-up entry and forgets its retries.
-  Result<void> remove(const eventstore::OutboxEntry& entry);
-  // Records the final NotificationFailed and deletes the entry.
-  Result<void> give_up(const eventstore::OutboxEntry& entry, const domain::OutboxMessage& message,
-                       const std::string& reason, std::int64_t attempts);
+  // Reads, delivers, records and deletes one page of entries after `after`;
+  // false when there was none.
+  Result<bool> run_page(std::string& after, bool& mail_down, bool& sms_down, std::size_t& delivered,
+                        std::size_t& waiting);
+  eventstore::EventData event(const domain::OutboxMessage& message, const std::string& type,
+                              std::string payload);
+  eventstore::EventData failure(const domain::OutboxMessage& message, const std::string& reason,
+                                std::int64_t attempts, bool final);
   void follow();
 
   eventstore::EventStore& store_;
@@ -96,6 +109,7 @@ class Dispatcher {
   Transport& sms_;
   DispatcherOptions options_;
   std::map<std::string, Retry> retries_;  // by outbox key
+  std::string floor_;  // every entry up to this key has been removed
   std::atomic<std::size_t> backlog_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<bool> stopping_{false};
