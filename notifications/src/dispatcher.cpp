@@ -107,66 +107,85 @@ Result<bool> Dispatcher::run_page(std::string& after, bool& mail_down, bool& sms
     (sms ? due_sms : due_mail).push_back(i);
   }
 
-  auto send = [&](const std::vector<std::size_t>& due, Transport& transport, bool& down) {
-    if (due.empty()) return;
-    std::vector<const domain::OutboxMessage*> batch;
-    batch.reserve(due.size());
-    for (auto i : due) batch.push_back(&messages[i]);
-    auto results = transport.deliver_batch(batch, now);
-    for (std::size_t k = 0; k < due.size(); ++k) {
-      const std::size_t i = due[k];
-      const auto& m = messages[i];
-      const auto& key = (*entries)[i].key;
-      if (k >= results.size()) {  // not attempted: the transport went down before it
-        ++waiting;
-        continue;
+  // Records the outcomes so far in one append (a stream write per tenant, its
+  // events in outbox order), then deletes their entries in one write.
+  auto record = [&]() -> Result<void> {
+    eventstore::AppendRequest request;
+    std::map<std::string_view, std::size_t> stream_of_tenant;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!outcomes[i]) continue;
+      auto [it, fresh] = stream_of_tenant.try_emplace(messages[i].tenant, request.streams.size());
+      if (fresh) {
+        request.streams.push_back({"notifications:" + messages[i].tenant, eventstore::ExpectedVersion::any(), {}});
       }
-      if (results[k].ok()) {
-        outcomes[i] = event(m, "NotificationSent",
-                            domain::encode_payload(domain::NotificationSent{m.id, m.guardian_id, m.channel,
-                                                                            m.kind, masked(m)}));
-        done.push_back(key);
-        ++delivered;
-        continue;
-      }
-      const auto& error = results[k].error();
-      auto& retry = retries_[key];
-      ++retry.attempts;
-      spdlog::warn("delivery of message {} failed (attempt {}): {}", m.id, retry.attempts, error.message);
-      if (error.code == kDeliveryRejected) {
-        outcomes[i] = failure(m, error.message, retry.attempts, true);
-        done.push_back(key);
-        continue;
-      }
-      domain::Micros backoff = options_.first_retry_us << std::min<std::int64_t>(retry.attempts - 1, 20);
-      backoff = std::min(backoff, options_.max_retry_us);
-      backoff += static_cast<domain::Micros>(random_.below(static_cast<std::uint32_t>(backoff / 2 + 1)));
-      retry.next_at_us = now + backoff;
-      down = true;
-      ++waiting;
-      outcomes[i] = failure(m, error.message, retry.attempts, false);
+      request.streams[it->second].events.push_back(std::move(*outcomes[i]));
+      outcomes[i].reset();
     }
+    if (!request.streams.empty()) {
+      if (auto r = store_.append(std::move(request)); !r.ok()) return r.error();
+    }
+    if (auto d = store_.delete_outbox(done); !d.ok()) return d;
+    for (const auto& key : done) retries_.erase(key);
+    done.clear();
+    return {};
   };
-  send(due_mail, mail_, mail_down);
-  send(due_sms, sms_, sms_down);
 
-  // One append records the page: a stream write per tenant, its events in
-  // outbox order. Only then are the entries deleted (one write).
-  eventstore::AppendRequest request;
-  std::map<std::string_view, std::size_t> stream_of_tenant;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!outcomes[i]) continue;
-    auto [it, fresh] = stream_of_tenant.try_emplace(messages[i].tenant, request.streams.size());
-    if (fresh) {
-      request.streams.push_back({"notifications:" + messages[i].tenant, eventstore::ExpectedVersion::any(), {}});
+  // Hands the due messages over in batches of what the transport takes at
+  // once, recording each batch before the next goes: a crash re-sends at
+  // most the batch in flight (one message, for SMTP and the webhook).
+  auto send = [&](const std::vector<std::size_t>& due, Transport& transport, bool& down) -> Result<void> {
+    const std::size_t limit = std::max<std::size_t>(transport.max_batch(), 1);
+    for (std::size_t first = 0; first < due.size(); first += limit) {
+      if (down) {  // the rest waits for the next pass
+        waiting += due.size() - first;
+        break;
+      }
+      const std::size_t count = std::min(limit, due.size() - first);
+      std::vector<const domain::OutboxMessage*> batch;
+      batch.reserve(count);
+      for (std::size_t k = 0; k < count; ++k) batch.push_back(&messages[due[first + k]]);
+      auto results = transport.deliver_batch(batch, now);
+      for (std::size_t k = 0; k < count; ++k) {
+        const std::size_t i = due[first + k];
+        const auto& m = messages[i];
+        const auto& key = (*entries)[i].key;
+        if (k >= results.size()) {  // not attempted: the transport went down before it
+          ++waiting;
+          continue;
+        }
+        if (results[k].ok()) {
+          outcomes[i] = event(m, "NotificationSent",
+                              domain::encode_payload(domain::NotificationSent{m.id, m.guardian_id, m.channel,
+                                                                              m.kind, masked(m)}));
+          done.push_back(key);
+          ++delivered;
+          continue;
+        }
+        const auto& error = results[k].error();
+        auto& retry = retries_[key];
+        ++retry.attempts;
+        spdlog::warn("delivery of message {} failed (attempt {}): {}", m.id, retry.attempts, error.message);
+        if (error.code == kDeliveryRejected) {
+          outcomes[i] = failure(m, error.message, retry.attempts, true);
+          done.push_back(key);
+          continue;
+        }
+        domain::Micros backoff = options_.first_retry_us << std::min<std::int64_t>(retry.attempts - 1, 20);
+        backoff = std::min(backoff, options_.max_retry_us);
+        backoff += static_cast<domain::Micros>(random_.below(static_cast<std::uint32_t>(backoff / 2 + 1)));
+        retry.next_at_us = now + backoff;
+        down = true;
+        ++waiting;
+        outcomes[i] = failure(m, error.message, retry.attempts, false);
+      }
+      if (auto r = record(); !r.ok()) return r;
     }
-    request.streams[it->second].events.push_back(std::move(*outcomes[i]));
-  }
-  if (!request.streams.empty()) {
-    if (auto r = store_.append(std::move(request)); !r.ok()) return r.error();
-  }
-  if (auto d = store_.delete_outbox(done); !d.ok()) return d.error();
-  for (const auto& key : done) retries_.erase(key);
+    return {};
+  };
+  if (auto r = send(due_mail, mail_, mail_down); !r.ok()) return r.error();
+  if (auto r = send(due_sms, sms_, sms_down); !r.ok()) return r.error();
+  // What was dropped without an attempt (expired, superseded, unreadable).
+  if (auto r = record(); !r.ok()) return r.error();
   return true;
 }
 

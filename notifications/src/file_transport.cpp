@@ -27,6 +27,7 @@ class FileTransport final : public Transport {
     if (!r.ok()) return {r};  // the first one failed; the rest wait for the next pass
     return std::vector<Result<void>>(messages.size());
   }
+  std::size_t max_batch() const override { return kMaxBatch; }
 
  private:
   static std::string line(const domain::OutboxMessage& m, domain::Micros now_us) {
@@ -48,6 +49,9 @@ class FileTransport final : public Transport {
     return {};
   }
 
+  // A page of the outbox: a crash between the sync and the record re-writes
+  // at most this many lines, each with its message id.
+  static constexpr std::size_t kMaxBatch = 100;
   int fd_;
 };
 

@@ -143,6 +143,102 @@ TEST(EventDecoding, NumbersOutOfRangeAreRefused) {
   EXPECT_FALSE(decode_outbox_message(R"({"id":"m","created_at_us":1e300})").ok());
 }
 
+// decode_event's fast path and the nlohmann reference give the same answer:
+// both refuse (with the same message), or both decode to the same event.
+void expect_same_answer(std::string_view type, const std::string& payload) {
+  auto fast = decode_event(type, kSchemaVersion, payload);
+  auto reference = decode_event_reference(type, kSchemaVersion, payload);
+  ASSERT_EQ(fast.ok(), reference.ok()) << payload;
+  if (fast.ok()) {
+    EXPECT_EQ(encode_payload(*fast), encode_payload(*reference)) << payload;
+  } else {
+    EXPECT_EQ(fast.error().message, reference.error().message) << payload;
+  }
+}
+
+TEST(EventDecoding, TheFastPathAnswersAsTheReferenceOnEveryType) {
+  for (const auto& sample : one_of_each()) {
+    const auto type = event_type(sample);
+    SCOPED_TRACE(std::string(type));
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    fill(json, "");
+    expect_same_answer(type, json.dump());
+    expect_same_answer(type, encode_payload(sample));
+    expect_same_answer(type, json.dump(2));  // whitespace: the reference decides
+    // What the log holds takes the fast path, but for the tenant's nested settings.
+    const bool nested = type == "TenantCreated" || type == "TenantConfigured";
+    EXPECT_EQ(decode_event_flat(type, json.dump()).has_value(), !nested);
+    EXPECT_FALSE(decode_event_flat(type, json.dump(2)).has_value());
+  }
+}
+
+TEST(EventDecoding, TheFastPathAnswersAsTheReferenceOnTheEdgesOfItsSubset) {
+  // SessionEnded: guardian_id, session_id, reason (strings).
+  // LoginFailed: guardian_id, reason (strings), failed_count (int64).
+  // LoginPermissionChanged: guardian_id, can_log_in (bool), revoked_sessions (strings).
+  const std::pair<const char*, std::string> cases[] = {
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"logout"})"},
+      {"SessionEnded", R"({"reason":"logout","session_id":"s","guardian_id":"g"})"},  // any order
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s"})"},                     // missing
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x","extra":1})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x","reason":"y"})"},  // duplicate
+      {"SessionEnded", R"({"guardian_id":"g","guardian_id":"h","reason":"y"})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"a\"b\\c\/d\n\t\r\b\f"})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"\u00e9\ud83d\ude00\u0000"})"},
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"Jos\xc3\xa9 \xf0\x9f\x98\x80\"}"},
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"\xc3\x28\"}"},      // bad UTF-8
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"\xc0\xaf\"}"},      // overlong
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"\xed\xa0\x80\"}"},  // surrogate
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"\xf4\x90\x80\x80\"}"},
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"\xe2\x82\"}"},      // cut short
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"tab\there\"}"},     // raw control
+      {"SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"del\x7f\"}"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x"} )"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x"}x)"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x",})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":null})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":7})"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x")"},
+      {"SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"x)"},
+      {"SessionEnded", R"({"gu\u0061rdian_id":"g","session_id":"s","reason":"x"})"},
+      {"SessionEnded", R"({})"},
+      {"SessionEnded", R"([])"},
+      {"SessionEnded", ""},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":0})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":-0})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":-42})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":007})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":1.0})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":1e3})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":-})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":999999999999999999})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":9223372036854775807})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":9223372036854775808})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":-9223372036854775808})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":true})"},
+      {"LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":"1"})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":false,"revoked_sessions":[]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":true,"revoked_sessions":["a","b"]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":1,"revoked_sessions":["a"]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":tru,"revoked_sessions":["a"]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":true,"revoked_sessions":["a",]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":true,"revoked_sessions":["a",1]})"},
+      {"LoginPermissionChanged", R"({"guardian_id":"g","can_log_in":true,"revoked_sessions":"a"})"},
+      {"TenantConfigured", R"({"settings":{},"changed":[]})"},
+  };
+  for (const auto& [type, payload] : cases) expect_same_answer(type, payload);
+
+  // What the fast path takes and what it leaves to the reference.
+  const auto flat = [](const char* type, const std::string& payload) {
+    return decode_event_flat(type, payload).has_value();
+  };
+  EXPECT_TRUE(flat("SessionEnded", "{\"guardian_id\":\"g\",\"session_id\":\"s\",\"reason\":\"Jos\xc3\xa9\"}"));
+  EXPECT_TRUE(flat("SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"a\"b\n"})"));
+  EXPECT_FALSE(flat("SessionEnded", R"({"guardian_id":"g","session_id":"s","reason":"\u00e9"})"));
+  EXPECT_TRUE(flat("LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":-42})"));
+  EXPECT_FALSE(flat("LoginFailed", R"({"guardian_id":"g","reason":"r","failed_count":1000000000000000000})"));
+}
+
 }  // namespace
 }  // namespace latchkey::domain
 

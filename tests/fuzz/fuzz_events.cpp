@@ -1,7 +1,8 @@
 // libFuzzer: event decoding. The bytes are a stored record (as the store
 // decodes it from RocksDB) and, split at the first NUL, an event type and a
 // payload for the domain's decoder. Neither may crash, hang or leak; what
-// decodes must encode back to something that decodes the same.
+// decodes must encode back to something that decodes the same; and the
+// decoder's fast path must answer as the nlohmann reference does.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto type = bytes.substr(0, split);
   const auto payload = bytes.substr(split + 1);
   auto event = latchkey::domain::decode_event(type, latchkey::domain::kSchemaVersion, payload);
+  auto reference = latchkey::domain::decode_event_reference(type, latchkey::domain::kSchemaVersion, payload);
+  if (event.ok() != reference.ok()) __builtin_trap();
+  if (event.ok() && latchkey::domain::encode_payload(*event) != latchkey::domain::encode_payload(*reference)) {
+    __builtin_trap();
+  }
   if (event.ok()) {
     const std::string encoded = latchkey::domain::encode_payload(*event);
     auto again = latchkey::domain::decode_event(type, latchkey::domain::kSchemaVersion, encoded);

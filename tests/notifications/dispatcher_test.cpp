@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "../commands/harness.hpp"
@@ -19,6 +20,7 @@ class RecordingTransport final : public Transport {
  public:
   Result<void> deliver(const domain::OutboxMessage& m, domain::Micros) override {
     ++attempts;
+    if (before_each) before_each();
     if (!fail_with.empty()) return make_error(fail_with, "told to fail");
     sent.push_back(m);
     return {};
@@ -26,6 +28,7 @@ class RecordingTransport final : public Transport {
   std::vector<domain::OutboxMessage> sent;
   std::string fail_with;  // kDeliveryFailed or kDeliveryRejected
   int attempts = 0;
+  std::function<void()> before_each;
 };
 
 // Takes each batch whole, and remembers the batches' sizes.
@@ -41,6 +44,7 @@ class BatchingTransport final : public Transport {
     for (const auto* m : messages) sent.push_back(*m);
     return std::vector<Result<void>>(messages.size());
   }
+  std::size_t max_batch() const override { return 1000; }
   std::vector<std::size_t> batches;
   std::vector<domain::OutboxMessage> sent;
 };
@@ -228,6 +232,25 @@ TEST(Dispatcher, APageGoesToATransportAsOneBatchAndIsRecordedInOneAppend) {
   ASSERT_EQ(*d.run_once(), 1u);
   EXPECT_EQ(mail.sent.back().to, "a@example.com");
   EXPECT_TRUE(f.h.outbox().empty());
+}
+
+TEST(Dispatcher, AOneAtATimeTransportHasEachDeliveryRecordedBeforeTheNextGoes) {
+  Fixture f;
+  std::vector<std::string> guardians;
+  for (const char* email : {"a@example.com", "b@example.com", "c@example.com"}) {
+    guardians.push_back(f.h.given_registered_guardian(email));
+  }
+  ASSERT_TRUE(f.dispatcher().run_once().ok());  // the registrations' own notices
+  const auto before = f.h.head();
+  for (const auto& g : guardians) f.reset(g);
+  // A crash between a delivery and its record re-sends what was delivered:
+  // with SMTP or the webhook that must be one message at most.
+  f.mail.before_each = [&] {
+    EXPECT_EQ(f.h.decoded_of<domain::NotificationSent>(before).size(), f.mail.sent.size());
+  };
+  auto d = f.dispatcher();
+  ASSERT_EQ(*d.run_once(), 3u);
+  EXPECT_EQ(f.h.decoded_of<domain::NotificationSent>(before).size(), 3u);
 }
 
 TEST(Dispatcher, TheDefaultBatchStopsAtAFailureButNotAtARefusal) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -306,8 +307,17 @@ std::string encode_payload(const DomainEvent& event);  // compact JSON
 // Decodes a stored payload. Refuses (code "malformed_event") an unknown type,
 // an unknown schema version, a payload that is not valid JSON, a missing or
 // mistyped field, and a field it does not know.
+//
+// Payloads as encode_payload() writes them take a fast path that builds no
+// JSON document; anything else is decoded by nlohmann, the reference, with
+// the same answers (tests/domain/events_test.cpp, tests/fuzz/fuzz_events.cpp).
 Result<DomainEvent> decode_event(std::string_view type, std::uint32_t schema_version,
                                  std::string_view payload);
+// The two paths alone, for the tests that hold one to the other: the
+// reference, and the fast path (nullopt where it declines).
+Result<DomainEvent> decode_event_reference(std::string_view type, std::uint32_t schema_version,
+                                           std::string_view payload);
+std::optional<DomainEvent> decode_event_flat(std::string_view type, std::string_view payload);
 
 // The type names of every event, in declaration order.
 std::vector<std::string_view> all_event_types();

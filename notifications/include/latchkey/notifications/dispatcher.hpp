@@ -3,11 +3,12 @@
 // NotificationFailed; never with a secret), and deleted once delivered.
 //
 // Order per message: deliver, record, delete. A pass takes the outbox a page
-// at a time: each transport gets the page's due messages in one batch, the
-// page's outcomes are recorded in one append, and its entries deleted in one
-// write. A crash after delivery and before the delete sends that message once
-// more (at-least-once; the message id travels with it so a receiver can
-// deduplicate). A message still
+// at a time and hands each transport its due messages in batches of what it
+// takes at once (Transport::max_batch: one for SMTP and the webhook, the
+// whole page for the outbox file); each batch's outcomes are recorded in one
+// append and its entries deleted in one write. A crash after a delivery and
+// before its record sends that batch once more (at-least-once; the message id
+// travels with it so a receiver can deduplicate). A message still
 // undelivered at its expiry, or whose credential was superseded (a newer
 // link, a used one, a login reset), is dropped, never sent. Failed
 // deliveries are retried with exponential backoff and jitter; after one
@@ -53,6 +54,11 @@ class Transport {
   // the outbox file) overrides it.
   virtual std::vector<Result<void>> deliver_batch(std::span<const domain::OutboxMessage* const> messages,
                                                   domain::Micros now_us);
+  // How many messages the dispatcher hands over before it records their
+  // outcomes. A crash between a delivery and its record re-sends what was
+  // delivered, so a transport that delivers one message at a time takes one
+  // (the default); one that makes one delivery of many takes a page.
+  virtual std::size_t max_batch() const { return 1; }
 };
 
 // file:PATH — one JSON object per delivered message, appended and flushed:
