@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -142,7 +143,9 @@ int rebuild(const std::string& dir) {
   std::filesystem::remove_all(dir + "/readmodels");
   auto db = projections::open_read_model_db(dir + "/readmodels");
   if (!db) return fail(db.error().message);
-  projections::ProjectionRunner runner(**store, **db, projections::make_all_projections(**db));
+  projections::RunnerOptions runner_options;
+  if (const char* batch = std::getenv("REBUILD_BATCH")) runner_options.max_batch_events = std::stoul(batch);
+  projections::ProjectionRunner runner(**store, **db, projections::make_all_projections(**db), runner_options);
   if (auto r = runner.open(); !r) return fail(r.error().message);
   const auto started = Clock::now();
   if (auto r = runner.catch_up(); !r) return fail(r.error().message);

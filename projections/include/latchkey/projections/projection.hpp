@@ -18,7 +18,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -68,37 +67,27 @@ class Rows {
 
   // The row, or nullptr when it does not exist.
   Row* find(const std::string& key) {
-    auto it = cache_.find(key);
-    if (it == cache_.end()) {
-      std::optional<Row> row;
-      auto stored = db_.get(key);
-      if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
-      if (stored->has_value()) {
-        auto json = nlohmann::json::parse(**stored, nullptr, /*allow_exceptions=*/false);
-        try {
-          row = json.template get<Row>();
-        } catch (const nlohmann::json::exception&) {
-          throw ReadModelError("read-model row " + key + " does not decode");
-        }
-      }
-      it = cache_.emplace(key, std::move(row)).first;
-    }
-    return it->second ? &*it->second : nullptr;
+    auto& row = entry(key).second.row;
+    return row ? &*row : nullptr;
   }
   // The row for changing (created empty when missing); it will be written.
   Row& change(const std::string& key) {
-    Row* row = find(key);
-    dirty_.insert(key);
-    if (row) return *row;
-    return cache_[key].emplace();
+    auto& cached = entry(key);
+    if (!cached.second.dirty) {
+      cached.second.dirty = true;
+      dirty_.push_back(&cached);
+    }
+    auto& row = cached.second.row;
+    if (!row) row.emplace();
+    return *row;
   }
   // See Projection::take_changes().
   std::function<void(WriteSet&)> take_changes() {
     std::vector<std::pair<std::string, Row>> changed;
     changed.reserve(dirty_.size());
-    for (const auto& key : dirty_) {
-      const auto& row = cache_.at(key);
-      if (row) changed.emplace_back(key, *row);
+    for (auto* cached : dirty_) {
+      cached->second.dirty = false;
+      changed.emplace_back(cached->first, *cached->second.row);
     }
     dirty_.clear();
     return [changed = std::move(changed)](WriteSet& writes) {
@@ -116,10 +105,36 @@ class Rows {
   }
 
  private:
+  struct Entry {
+    std::optional<Row> row;  // nullopt: not stored
+    bool dirty = false;      // changed since the last take_changes()
+  };
+  using Cached = std::pair<const std::string, Entry>;
+
+  // The cached entry for `key`, read from the store on a miss. (Entries of an
+  // unordered_map stay where they are when it grows, so dirty_ may point at
+  // them until the cache is cleared.)
+  Cached& entry(const std::string& key) {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return *it;
+    Entry fresh;
+    auto stored = db_.get(key);
+    if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
+    if (stored->has_value()) {
+      auto json = nlohmann::json::parse(**stored, nullptr, /*allow_exceptions=*/false);
+      try {
+        fresh.row = json.template get<Row>();
+      } catch (const nlohmann::json::exception&) {
+        throw ReadModelError("read-model row " + key + " does not decode");
+      }
+    }
+    return *cache_.emplace(key, std::move(fresh)).first;
+  }
+
   ReadModelDb& db_;
   std::size_t max_cached_;
-  std::unordered_map<std::string, std::optional<Row>> cache_;
-  std::unordered_set<std::string> dirty_;
+  std::unordered_map<std::string, Entry> cache_;
+  std::vector<Cached*> dirty_;  // in the order they were first changed
 };
 
 }  // namespace latchkey::projections
