@@ -197,7 +197,6 @@ Result<std::size_t> Dispatcher::run_once() {
   bool sms_down = false;
   for (;;) {
     const std::size_t before = delivered;
-    const std::size_t waiting_before = waiting;
     auto more = run_page(after, mail_down, sms_down, delivered, waiting);
     delivered_.fetch_add(delivered - before, std::memory_order_relaxed);
     if (!more.ok()) return more.error();
@@ -205,7 +204,7 @@ Result<std::size_t> Dispatcher::run_once() {
     // While nothing has been left waiting, every entry up to here is gone:
     // the next pass starts after them rather than stepping over their
     // deletions again (the outbox only grows at its end).
-    if (waiting == 0 && waiting_before == 0) floor_ = after;
+    if (waiting == 0) floor_ = after;
   }
   backlog_.store(waiting, std::memory_order_relaxed);
   return delivered;

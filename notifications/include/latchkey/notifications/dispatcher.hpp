@@ -26,8 +26,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
