@@ -40,6 +40,7 @@ class BatchingTransport final : public Transport {
   }
   std::vector<Result<void>> deliver_batch(std::span<const domain::OutboxMessage* const> messages,
                                           domain::Micros) override {
+    if (before_each) before_each();
     batches.push_back(messages.size());
     for (const auto* m : messages) sent.push_back(*m);
     return std::vector<Result<void>>(messages.size());
@@ -47,6 +48,7 @@ class BatchingTransport final : public Transport {
   std::size_t max_batch() const override { return 1000; }
   std::vector<std::size_t> batches;
   std::vector<domain::OutboxMessage> sent;
+  std::function<void()> before_each;  // called as each batch arrives
 };
 
 struct Fixture {
@@ -194,7 +196,7 @@ TEST(Dispatcher, NoticesNeedNoCurrentCredential) {
   EXPECT_EQ(f.mail.sent.back().kind, "password_changed");
 }
 
-TEST(Dispatcher, APageGoesToATransportAsOneBatchAndIsRecordedInOneAppend) {
+TEST(Dispatcher, APageGoesToATransportAsOneBatchRecordedBeforeTheNextBatch) {
   Fixture f;
   std::vector<std::string> guardians;
   for (const char* email : {"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"}) {
@@ -207,6 +209,10 @@ TEST(Dispatcher, APageGoesToATransportAsOneBatchAndIsRecordedInOneAppend) {
   const auto after_resets = f.h.head();
 
   BatchingTransport mail;
+  mail.before_each = [&] {
+    EXPECT_EQ(f.h.decoded_of<domain::NotificationSent>(after_resets).size(), mail.sent.size() + f.sms.sent.size())
+        << "every earlier batch is recorded before the next one goes";
+  };
   f.options.batch = 3;  // two pages: 3 + 2
   Dispatcher d(*f.h.store, f.h.clock, f.h.random, mail, f.sms, f.options);
   auto n = d.run_once();
