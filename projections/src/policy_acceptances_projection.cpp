@@ -18,18 +18,13 @@ class PolicyAcceptancesProjection final : public Projection {
              WriteSet& writes) override {
     const auto& t = recorded.data.tenant;
     auto accepted = [&](const std::string& family_id, const std::string& policy_id, std::int64_t version,
-                        nlohmann::json accepted_by, const std::string& method, const std::string& reason) {
-      nlohmann::json row = {{"family_id", family_id},
-                            {"policy_id", policy_id},
-                            {"version", version},
-                            {"method", method},
-                            {"accepted_by", std::move(accepted_by)},
-                            {"reason", reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason)},
-                            {"at", domain::format_time(recorded.data.recorded_at_us)},
-                            {"position", recorded.position}};
-      const auto value = row.dump();
-      writes.put(keys::acceptance(t, policy_id, version, family_id), value);
-      writes.put(keys::family_acceptance(t, family_id, policy_id, version), value);
+                        ActorRow accepted_by, const char* method, const std::string& reason) {
+      text_.clear();
+      write_json(text_, AcceptanceRow{family_id, policy_id, version, method, std::move(accepted_by),
+                                      reason.empty() ? std::nullopt : std::optional<std::string>(reason),
+                                      domain::format_time(recorded.data.recorded_at_us), recorded.position});
+      writes.put(keys::acceptance(t, policy_id, version, family_id), text_);
+      writes.put(keys::family_acceptance(t, family_id, policy_id, version), text_);
     };
     std::visit(
         [&](const auto& e) {
@@ -46,10 +41,10 @@ class PolicyAcceptancesProjection final : public Projection {
             const auto* n = names_.find(name_key(t, e.guardian_id));
             const std::string who = n ? n->first_name + " " + n->last_name : "";
             accepted(e.family_id, e.policy_id, e.version,
-                     {{"kind", "guardian"}, {"id", e.guardian_id}, {"name", who}}, "electronic", "");
+                     ActorRow{"guardian", e.guardian_id, who}, "electronic", "");
           } else if constexpr (std::is_same_v<E, domain::PolicyManuallyAccepted>) {
             accepted(e.family_id, e.policy_id, e.version,
-                     {{"kind", "staff"}, {"id", e.staff_key_id}, {"name", e.staff_name}}, "manual", e.reason);
+                     ActorRow{"staff", e.staff_key_id, e.staff_name}, "manual", e.reason);
           }
         },
         event);
@@ -76,6 +71,7 @@ class PolicyAcceptancesProjection final : public Projection {
   }
   Rows<domain::PolicyRecord> policies_;
   Rows<GuardianNameRow> names_;
+  std::string text_;  // an acceptance being written, kept for its capacity
 };
 
 }  // namespace

@@ -1,29 +1,51 @@
 #include "rows.hpp"
 
+#include "row_json.hpp"
+
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/domain/json_fields.hpp"
 #include "latchkey/projections/read_model_db.hpp"
 
+// read_json: strict, as from_json, on text that parses.
+#define LATCHKEY_ROW_READ(Type)                                         \
+  bool read_json(std::string_view text, Type& v) {                      \
+    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false); \
+    try {                                                               \
+      v = j.get<Type>();                                                \
+      return true;                                                      \
+    } catch (const nlohmann::json::exception&) {                        \
+      return false;                                                     \
+    }                                                                   \
+  }
+#define LATCHKEY_ROW(Type, ...)                \
+  LATCHKEY_JSON_STRICT(Type, __VA_ARGS__)      \
+  LATCHKEY_ROW_JSON(Type, __VA_ARGS__)         \
+  LATCHKEY_ROW_READ(Type)
+
 namespace latchkey::domain {
-LATCHKEY_JSON_STRICT(Session, token_hash, expires_at_us, must_change_password)
-LATCHKEY_JSON_STRICT(ResetRecord, reset_id, token_hash, channel, expires_at_us, status, wrong_answers)
-LATCHKEY_JSON_STRICT(GuardianState, exists, id, family_id, first_name, last_name, email, phone, can_log_in,
+LATCHKEY_ROW(Session, token_hash, expires_at_us, must_change_password)
+LATCHKEY_ROW(ResetRecord, reset_id, token_hash, channel, expires_at_us, status, wrong_answers)
+LATCHKEY_ROW(GuardianState, exists, id, family_id, first_name, last_name, email, phone, can_log_in,
                      custom_login_id, has_logged_in, password_hash, temporary_password_hash,
                      temporary_password_expires_at_us, must_change_password, reset_required, security_question,
                      security_answer_hash, last_login_us, login_count, failed_login_count, locked_until_us, resets,
                      reset_requests_sent_us, sessions)
-LATCHKEY_JSON_STRICT(ApiKeyRecord, key_id, name, role, key_hash, revoked)
-LATCHKEY_JSON_STRICT(PolicyRecord, policy_id, title, versions)
-LATCHKEY_JSON_STRICT(TenantState, exists, id, name, settings, sms_balance, api_keys, policies)
+LATCHKEY_ROW(ApiKeyRecord, key_id, name, role, key_hash, revoked)
+LATCHKEY_ROW(PolicyRecord, policy_id, title, versions)
+LATCHKEY_ROW(TenantState, exists, id, name, settings, sms_balance, api_keys, policies)
 }  // namespace latchkey::domain
 
 namespace latchkey::projections {
 
-LATCHKEY_JSON_STRICT(ChildRow, child_id, first_name, last_name)
-LATCHKEY_JSON_STRICT(FamilyRow, id, name, guardian_ids, children)
-LATCHKEY_JSON_STRICT(GuardianNameRow, family_id, first_name, last_name)
-LATCHKEY_JSON_STRICT(GuardianSessionsRow, sessions)
-LATCHKEY_JSON_STRICT(SmsBalanceRow, balance)
+LATCHKEY_ROW(ChildRow, child_id, first_name, last_name)
+LATCHKEY_ROW(FamilyRow, id, name, guardian_ids, children)
+LATCHKEY_ROW(GuardianNameRow, family_id, first_name, last_name)
+LATCHKEY_ROW(GuardianSessionsRow, sessions)
+LATCHKEY_ROW(SmsBalanceRow, balance)
+LATCHKEY_ROW_JSON(SessionIndexRow, tenant, guardian_id, session_id, expires_at_us, must_change_password)
+LATCHKEY_ROW_JSON(ActorRow, kind, id, name)
+LATCHKEY_ROW_JSON(AcceptanceRow, family_id, policy_id, version, method, accepted_by, reason, at, position)
+LATCHKEY_ROW_JSON(SmsLedgerRow, position, at, change, balance, reason, guardian_id, actor)
 
 namespace keys {
 

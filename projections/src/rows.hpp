@@ -1,9 +1,15 @@
 // The JSON shapes of the rows the projections keep. Some rows are the
 // domain's own folds (a guardian's login state is exactly the write model's
 // view of the guardian), so that both sides read history the same way.
+//
+// Each row type has to_json/from_json (nlohmann, for the read models'
+// answers) and the pair Rows<T> uses: write_json, which writes the row's text
+// without a JSON document (row_json.hpp), and read_json, which reads it back
+// strictly (false when it does not decode).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,19 +19,19 @@
 #include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/tenant.hpp"
 
+#define LATCHKEY_ROW_CODEC(Type)                          \
+  void to_json(nlohmann::json& j, const Type& v);         \
+  void from_json(const nlohmann::json& j, Type& v);       \
+  void write_json(std::string& out, const Type& v);       \
+  bool read_json(std::string_view text, Type& v);
+
 namespace latchkey::domain {
-void to_json(nlohmann::json& j, const Session& v);
-void from_json(const nlohmann::json& j, Session& v);
-void to_json(nlohmann::json& j, const ResetRecord& v);
-void from_json(const nlohmann::json& j, ResetRecord& v);
-void to_json(nlohmann::json& j, const GuardianState& v);
-void from_json(const nlohmann::json& j, GuardianState& v);
-void to_json(nlohmann::json& j, const ApiKeyRecord& v);
-void from_json(const nlohmann::json& j, ApiKeyRecord& v);
-void to_json(nlohmann::json& j, const PolicyRecord& v);
-void from_json(const nlohmann::json& j, PolicyRecord& v);
-void to_json(nlohmann::json& j, const TenantState& v);
-void from_json(const nlohmann::json& j, TenantState& v);
+LATCHKEY_ROW_CODEC(Session)
+LATCHKEY_ROW_CODEC(ResetRecord)
+LATCHKEY_ROW_CODEC(GuardianState)
+LATCHKEY_ROW_CODEC(ApiKeyRecord)
+LATCHKEY_ROW_CODEC(PolicyRecord)
+LATCHKEY_ROW_CODEC(TenantState)
 }  // namespace latchkey::domain
 
 namespace latchkey::projections {
@@ -54,16 +60,52 @@ struct SmsBalanceRow {
   std::int64_t balance = 0;
 };
 
-void to_json(nlohmann::json& j, const ChildRow& v);
-void from_json(const nlohmann::json& j, ChildRow& v);
-void to_json(nlohmann::json& j, const FamilyRow& v);
-void from_json(const nlohmann::json& j, FamilyRow& v);
-void to_json(nlohmann::json& j, const GuardianNameRow& v);
-void from_json(const nlohmann::json& j, GuardianNameRow& v);
-void to_json(nlohmann::json& j, const GuardianSessionsRow& v);
-void from_json(const nlohmann::json& j, GuardianSessionsRow& v);
-void to_json(nlohmann::json& j, const SmsBalanceRow& v);
-void from_json(const nlohmann::json& j, SmsBalanceRow& v);
+// A session as the index keeps it under its token hash.
+struct SessionIndexRow {
+  std::string tenant;
+  std::string guardian_id;
+  std::string session_id;
+  std::int64_t expires_at_us = 0;
+  bool must_change_password = false;
+};
+// Who did something: a guardian, a staff member (by API key), the platform.
+struct ActorRow {
+  std::string kind;
+  std::string id;
+  std::string name;
+};
+// One acceptance of a policy version for a family.
+struct AcceptanceRow {
+  std::string family_id;
+  std::string policy_id;
+  std::int64_t version = 0;
+  std::string method;  // "electronic" | "manual"
+  ActorRow accepted_by;
+  std::optional<std::string> reason;  // manual acceptances only
+  std::string at;
+  std::uint64_t position = 0;
+};
+// One change of a tenant's SMS credits.
+struct SmsLedgerRow {
+  std::uint64_t position = 0;
+  std::string at;
+  std::int64_t change = 0;
+  std::int64_t balance = 0;
+  std::string reason;                      // "credits_added" | "reset_link_sms"
+  std::optional<std::string> guardian_id;  // the guardian a spent credit texted
+  ActorRow actor;
+};
+
+LATCHKEY_ROW_CODEC(ChildRow)
+LATCHKEY_ROW_CODEC(FamilyRow)
+LATCHKEY_ROW_CODEC(GuardianNameRow)
+LATCHKEY_ROW_CODEC(GuardianSessionsRow)
+LATCHKEY_ROW_CODEC(SmsBalanceRow)
+// Written only (the read models answer them as they are stored).
+void write_json(std::string& out, const SessionIndexRow& v);
+void write_json(std::string& out, const ActorRow& v);
+void write_json(std::string& out, const AcceptanceRow& v);
+void write_json(std::string& out, const SmsLedgerRow& v);
 
 // Key layout, one prefix per projection (its name).
 namespace keys {

@@ -4,6 +4,8 @@
 #include <deque>
 #include <future>
 
+#include <nlohmann/json.hpp>
+
 namespace latchkey::projections {
 
 std::string checkpoint_key(std::string_view projection_name) {

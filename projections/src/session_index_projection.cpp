@@ -23,12 +23,9 @@ class SessionIndexProjection final : public Projection {
       row.sessions.erase(it);
     };
     auto write = [&](const std::string& guardian_id, const std::string& session_id, const domain::Session& s) {
-      nlohmann::json v = {{"tenant", t},
-                          {"guardian_id", guardian_id},
-                          {"session_id", session_id},
-                          {"expires_at_us", s.expires_at_us},
-                          {"must_change_password", s.must_change_password}};
-      writes.put(keys::session(s.token_hash), v.dump());
+      text_.clear();
+      write_json(text_, SessionIndexRow{t, guardian_id, session_id, s.expires_at_us, s.must_change_password});
+      writes.put(keys::session(s.token_hash), text_);
     };
     auto revoke_all = [&](const std::string& guardian_id, const std::vector<std::string>& ids) {
       if (ids.empty()) return;
@@ -78,6 +75,7 @@ class SessionIndexProjection final : public Projection {
 
  private:
   Rows<GuardianSessionsRow> sessions_;
+  std::string text_;  // a session row being written, kept for its capacity
 };
 
 }  // namespace

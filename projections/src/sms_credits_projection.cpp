@@ -19,14 +19,12 @@ class SmsCreditsProjection final : public Projection {
     auto entry = [&](std::int64_t change, std::int64_t balance, const char* reason, const std::string& guardian_id) {
       balances_.change(keys::sms_balance(t)).balance = balance;
       const auto& a = recorded.data.actor;
-      nlohmann::json row = {{"position", recorded.position},
-                            {"at", domain::format_time(recorded.data.recorded_at_us)},
-                            {"change", change},
-                            {"balance", balance},
-                            {"reason", reason},
-                            {"guardian_id", guardian_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(guardian_id)},
-                            {"actor", {{"kind", a.kind}, {"id", a.id}, {"name", a.name}}}};
-      writes.put(keys::sms_ledger_prefix(t) + be64(recorded.position), row.dump());
+      text_.clear();
+      write_json(text_, SmsLedgerRow{recorded.position, domain::format_time(recorded.data.recorded_at_us), change,
+                                     balance, reason,
+                                     guardian_id.empty() ? std::nullopt : std::optional<std::string>(guardian_id),
+                                     ActorRow{a.kind, a.id, a.name}});
+      writes.put(keys::sms_ledger_prefix(t) + be64(recorded.position), text_);
     };
     if (const auto* added = std::get_if<domain::SmsCreditsAdded>(&event)) {
       entry(added->amount, added->balance, "credits_added", "");
@@ -41,6 +39,7 @@ class SmsCreditsProjection final : public Projection {
 
  private:
   Rows<SmsBalanceRow> balances_;
+  std::string text_;  // a ledger entry being written, kept for its capacity
 };
 
 }  // namespace

@@ -4,8 +4,9 @@
 //
 // Projections keep the rows they touch in memory (Rows<T>) and hand over the
 // changed ones when the runner ends a batch, so that a row touched by many
-// events of a batch is parsed and written once. The hand-over is a copy that
-// a committer thread serialises while the projection folds the next batch.
+// events of a batch is parsed and written once. The hand-over is the rows'
+// text, written without a JSON document (row_json.hpp), that a committer
+// thread puts into the batch while the projection folds the next one.
 // Not thread-safe: the runner calls a projection from one thread.
 #pragma once
 
@@ -18,8 +19,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "latchkey/domain/events.hpp"
 #include "latchkey/eventstore/event_store.hpp"
@@ -59,7 +58,9 @@ class ReadModelError : public std::runtime_error {
 };
 
 // The rows a projection touched recently, parsed, with the changed ones
-// marked for the next flush. Row must convert to and from JSON.
+// marked for the next flush. Row must have, found by argument-dependent
+// lookup, `void write_json(std::string&, const Row&)` and
+// `bool read_json(std::string_view, Row&)` (rows.hpp declares them).
 template <class Row>
 class Rows {
  public:
@@ -83,15 +84,27 @@ class Rows {
   }
   // See Projection::take_changes().
   std::function<void(WriteSet&)> take_changes() {
-    std::vector<std::pair<std::string, Row>> changed;
-    changed.reserve(dirty_.size());
+    // One buffer holds every changed row's key and text, so the hand-over
+    // costs a few allocations however many rows changed.
+    struct Changed {
+      std::string text;
+      std::vector<std::pair<std::size_t, std::size_t>> sizes;  // key, value
+    } changed;
+    changed.sizes.reserve(dirty_.size());
     for (auto* cached : dirty_) {
       cached->second.dirty = false;
-      changed.emplace_back(cached->first, *cached->second.row);
+      const auto before = changed.text.size();
+      changed.text += cached->first;
+      write_json(changed.text, *cached->second.row);
+      changed.sizes.emplace_back(cached->first.size(), changed.text.size() - before - cached->first.size());
     }
     dirty_.clear();
     return [changed = std::move(changed)](WriteSet& writes) {
-      for (const auto& [key, row] : changed) writes.put(key, nlohmann::json(row).dump());
+      std::string_view text = changed.text;
+      for (const auto& [key, value] : changed.sizes) {
+        writes.put(text.substr(0, key), text.substr(key, value));
+        text.remove_prefix(key + value);
+      }
     };
   }
   void trim_cache() {
@@ -120,13 +133,8 @@ class Rows {
     Entry fresh;
     auto stored = db_.get(key);
     if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
-    if (stored->has_value()) {
-      auto json = nlohmann::json::parse(**stored, nullptr, /*allow_exceptions=*/false);
-      try {
-        fresh.row = json.template get<Row>();
-      } catch (const nlohmann::json::exception&) {
-        throw ReadModelError("read-model row " + key + " does not decode");
-      }
+    if (stored->has_value() && !read_json(**stored, fresh.row.emplace())) {
+      throw ReadModelError("read-model row " + key + " does not decode");
     }
     return *cache_.emplace(key, std::move(fresh)).first;
   }
