@@ -18,6 +18,7 @@
 #include "latchkey/domain/family.hpp"
 #include "latchkey/domain/guardian.hpp"
 #include "latchkey/domain/tenant.hpp"
+#include "latchkey/projections/read_models.hpp"
 
 #define LATCHKEY_ROW_CODEC(Type)                          \
   void to_json(nlohmann::json& j, const Type& v);         \
@@ -60,14 +61,6 @@ struct SmsBalanceRow {
   std::int64_t balance = 0;
 };
 
-// A session as the index keeps it under its token hash.
-struct SessionIndexRow {
-  std::string tenant;
-  std::string guardian_id;
-  std::string session_id;
-  std::int64_t expires_at_us = 0;
-  bool must_change_password = false;
-};
 // Who did something: a guardian, a staff member (by API key), the platform.
 struct ActorRow {
   std::string kind;
@@ -102,7 +95,7 @@ LATCHKEY_ROW_CODEC(GuardianNameRow)
 LATCHKEY_ROW_CODEC(GuardianSessionsRow)
 LATCHKEY_ROW_CODEC(SmsBalanceRow)
 // Written only (the read models answer them as they are stored).
-void write_json(std::string& out, const SessionIndexRow& v);
+void write_json(std::string& out, const SessionInfo& v);  // the session index's row, under its token hash
 void write_json(std::string& out, const ActorRow& v);
 void write_json(std::string& out, const AcceptanceRow& v);
 void write_json(std::string& out, const SmsLedgerRow& v);

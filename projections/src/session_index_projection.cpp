@@ -24,7 +24,7 @@ class SessionIndexProjection final : public Projection {
     };
     auto write = [&](const std::string& guardian_id, const std::string& session_id, const domain::Session& s) {
       text_.clear();
-      write_json(text_, SessionIndexRow{t, guardian_id, session_id, s.expires_at_us, s.must_change_password});
+      write_json(text_, SessionInfo{t, guardian_id, session_id, s.expires_at_us, s.must_change_password});
       writes.put(keys::session(s.token_hash), text_);
     };
     auto revoke_all = [&](const std::string& guardian_id, const std::vector<std::string>& ids) {

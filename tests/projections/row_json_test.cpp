@@ -130,7 +130,7 @@ TEST(RowJson, EveryRowTypeReadsBackAsTheValueNlohmannWrites) {
 // The rows written only as values are read by field name (read_models.cpp):
 // these are their exact shapes.
 TEST(RowJson, ValueRowsHaveTheirFieldsAndNullsWhereNothingIsSet) {
-  EXPECT_EQ(json::parse(written(SessionIndexRow{"t1", "g1", "s1", 99, true})),
+  EXPECT_EQ(json::parse(written(SessionInfo{"t1", "g1", "s1", 99, true})),
             json({{"tenant", "t1"},
                   {"guardian_id", "g1"},
                   {"session_id", "s1"},
