@@ -1,79 +1,18 @@
 // The SMTP client against scripted servers on 127.0.0.1: the exact dialogue,
 // multi-line replies, refusals and deadlines.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <thread>
 
 #include "latchkey/notifications/transports.hpp"
+#include "scripted_server.hpp"
 
 namespace latchkey::notifications {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Listens on a free port; serve() runs `script` on the first connection.
-class ScriptedServer {
- public:
-  ScriptedServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    ::listen(fd_, 4);
-  }
-  ~ScriptedServer() {
-    if (thread_.joinable()) thread_.join();
-    ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-
-  // The script reads lines with `line()` and answers with `say()`.
-  void serve(std::function<void(ScriptedServer&)> script) {
-    thread_ = std::thread([this, script] {
-      conn_ = ::accept(fd_, nullptr, nullptr);
-      script(*this);
-      ::close(conn_);
-    });
-  }
-  void say(const std::string& text) { (void)::write(conn_, text.data(), text.size()); }
-  std::string line() {
-    std::string out;
-    char c;
-    while (::read(conn_, &c, 1) == 1) {
-      out += c;
-      if (out.ends_with("\r\n")) return out.substr(0, out.size() - 2);
-    }
-    return out;
-  }
-  // Reads DATA up to the lone dot; returns it with the final ".\r\n".
-  std::string data() {
-    std::string out;
-    while (!out.ends_with("\r\n.\r\n")) {
-      auto l = line();
-      out += l + "\r\n";
-      if (l.empty() && out.size() > 1000000) break;
-    }
-    return out;
-  }
-  std::vector<std::string> seen;
-
- private:
-  int fd_ = -1;
-  int conn_ = -1;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
 
 domain::OutboxMessage message() {
   domain::OutboxMessage m;
