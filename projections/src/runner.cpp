@@ -6,7 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "read_ahead.hpp"
+
 namespace latchkey::projections {
+
+namespace {
+// Stretches of the log at least this long are read ahead on a thread of their own.
+constexpr std::uint64_t kReadAheadAtLeast = 4096;
+}  // namespace
 
 std::string checkpoint_key(std::string_view projection_name) {
   return "checkpoint/" + std::string(projection_name);
@@ -136,33 +143,48 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
   for (const auto& slot : slots_) from = std::min(from, slot.folded + 1);
   if (slots_.empty() || from > to) return from - 1;
   to = std::min(to, from + options_.max_batch_events - 1);
-  Error failure;
-  bool failed = false;
   std::uint64_t last = from - 1;
+  auto apply = [&](const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event) -> Result<void> {
+    try {
+      for (auto& slot : slots_) {
+        if (slot.folded < recorded.position) slot.projection->apply(recorded, event, writes);
+      }
+    } catch (const ReadModelError& e) {
+      return make_error(eventstore::kCorruption, e.what());
+    }
+    last = recorded.position;
+    return {};
+  };
+  auto done = [&](Result<void> outcome) -> Result<std::uint64_t> {
+    if (!outcome) return outcome.error();
+    for (auto& slot : slots_) slot.folded = std::max(slot.folded, last);
+    return last;
+  };
+
+  if (to - from + 1 >= kReadAheadAtLeast) {
+    // A long stretch: read and decode it on another thread while folding.
+    ReadAhead ahead(store_, from, to);
+    while (const auto* chunk = ahead.next()) {
+      for (std::size_t i = 0; i < chunk->size; ++i) {
+        if (auto r = apply(chunk->items[i].recorded, chunk->items[i].event); !r) return r.error();
+      }
+      ahead.done_with(chunk);
+    }
+    return done(ahead.result());
+  }
+  Result<void> failure;
   auto visited = store_.for_each_event(from, to, [&](const eventstore::RecordedEvent& recorded) {
     auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
     if (!event) {
       failure = make_error(eventstore::kCorruption, "position " + std::to_string(recorded.position) + ": " +
                                                         event.error().message);
-      failed = true;
       return false;
     }
-    try {
-      for (auto& slot : slots_) {
-        if (slot.folded < recorded.position) slot.projection->apply(recorded, *event, writes);
-      }
-    } catch (const ReadModelError& e) {
-      failure = make_error(eventstore::kCorruption, e.what());
-      failed = true;
-      return false;
-    }
-    last = recorded.position;
-    return true;
+    failure = apply(recorded, *event);
+    return failure.ok();
   });
   if (!visited) return visited.error();
-  if (failed) return failure;
-  for (auto& slot : slots_) slot.folded = std::max(slot.folded, last);
-  return last;
+  return done(failure);
 }
 
 Result<void> ProjectionRunner::catch_up(std::uint64_t until,
@@ -233,6 +255,7 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     }
   }
   if (auto r = land(); !r) return fail(r.error());
+  db_.caught_up();
   return {};
 }
 

@@ -209,6 +209,46 @@ TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
 
+// An event whose payload no longer decodes stops the fold at that event,
+// whether the stretch is read inline (short batches) or read ahead on a
+// thread of its own (long ones): the batch is not written, the error names
+// the position, and once the rows before it are kept nothing after it is.
+TEST(Rebuild, AnUndecodableEventStopsTheFoldAtItsPosition) {
+  Harness h;
+  History history;
+  history.generate(h, 6'000, 11);
+  eventstore::EventData bad;
+  bad.event_id = "undecodable-1";
+  bad.type = "GuardianLoggedIn";
+  bad.tenant = "t1";
+  bad.payload = R"({"not":"a login"})";
+  eventstore::AppendRequest request;
+  request.streams.push_back({"guardian:t1:nobody", eventstore::ExpectedVersion::any(), {bad}});
+  auto appended = h.store->append(std::move(request));
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  const auto at = appended->first_position;
+  ASSERT_GE(at, 6'000u);
+
+  for (std::size_t batch : {std::size_t{100}, std::size_t{50'000}}) {
+    SCOPED_TRACE("batches of " + std::to_string(batch));
+    ReadSide side(h, "side-" + std::to_string(batch), {.max_batch_events = batch});
+    auto r = side.runner->catch_up();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, eventstore::kCorruption);
+    EXPECT_NE(r.error().message.find("position " + std::to_string(at)), std::string::npos) << r.error().message;
+    EXPECT_LT(side.runner->applied(), at);
+    // Short batches keep what came before the bad event; one long batch keeps nothing.
+    if (batch == 100) {
+      EXPECT_GE(side.runner->applied(), at - 100);
+    } else {
+      EXPECT_EQ(side.runner->applied(), 0u);
+    }
+    auto again = side.runner->catch_up();  // and it stays stopped there
+    ASSERT_FALSE(again.ok());
+    EXPECT_LT(side.runner->applied(), at);
+  }
+}
+
 // A projection whose code changed shape.
 class Reshaped final : public projections::Projection {
  public:

@@ -49,6 +49,9 @@ class ReadModelDb {
   virtual Result<void> commit(WriteSet& writes) = 0;
   // Removes every key with `prefix` (a projection being rebuilt).
   virtual Result<void> erase_prefix(std::string_view prefix) = 0;
+  // The runner has applied all it was asked to. A store that put off work
+  // while a backlog was being written (a rebuild) takes it up again.
+  virtual void caught_up() {}
 
   // A number that moves whenever a commit changes `key` (or a key sharing its
   // slot, or anything at all through erase_prefix or a bulk ingest), and
