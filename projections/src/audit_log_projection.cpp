@@ -29,7 +29,7 @@ class AuditLogProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return [](WriteSet&) {}; }
   void trim_cache() override {}
   std::size_t cached_rows() const override { return 0; }
-  void reset() override {}
+  void reset(Stored) override {}
 };
 
 }  // namespace

@@ -53,9 +53,9 @@ class DirectoryProjection final : public Projection {
     names_.trim_cache();
   }
   std::size_t cached_rows() const override { return families_.cached() + names_.cached(); }
-  void reset() override {
-    families_.reset();
-    names_.reset();
+  void reset(Stored stored) override {
+    families_.reset(stored);
+    names_.reset(stored);
   }
 
  private:

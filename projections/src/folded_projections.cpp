@@ -35,7 +35,7 @@ class StreamFoldProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return rows_.take_changes(); }
   void trim_cache() override { rows_.trim_cache(); }
   std::size_t cached_rows() const override { return rows_.cached(); }
-  void reset() override { rows_.reset(); }
+  void reset(Stored stored) override { rows_.reset(stored); }
 
  private:
   Rows<State> rows_;

@@ -60,9 +60,9 @@ class PolicyAcceptancesProjection final : public Projection {
     names_.trim_cache();
   }
   std::size_t cached_rows() const override { return policies_.cached() + names_.cached(); }
-  void reset() override {
-    policies_.reset();
-    names_.reset();
+  void reset(Stored stored) override {
+    policies_.reset(stored);
+    names_.reset(stored);
   }
 
  private:

@@ -92,7 +92,7 @@ Result<void> ProjectionRunner::open() {
       // New, or its code changed shape: start it over rather than mix shapes.
       if (auto r = db_.erase_prefix(std::string(p.name()) + "/"); !r) return r;
       cp = Checkpoint{0, p.schema_version()};
-      p.reset();
+      p.reset(Projection::Stored::erased);
     }
     slot.checkpoint = cp;
     slot.folded = cp.position;
@@ -111,7 +111,7 @@ Result<void> ProjectionRunner::reset(std::string_view name) {
     auto writes = db_.begin();
     writes->erase(checkpoint_key(p.name()));
     if (auto r = db_.commit(*writes); !r) return r;
-    p.reset();
+    p.reset(Projection::Stored::erased);
     slot.checkpoint = Checkpoint{0, p.schema_version()};
     slot.folded = 0;
   }
@@ -133,7 +133,7 @@ void ProjectionRunner::publish_applied() {
 
 void ProjectionRunner::forget_uncommitted() {
   for (auto& slot : slots_) {
-    slot.projection->reset();
+    slot.projection->reset(Projection::Stored::as_committed);
     slot.folded = slot.checkpoint.position;
   }
 }
@@ -251,7 +251,9 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     for (const auto& slot : slots_) large = large || slot.projection->cached_rows() > options_.max_cached_rows;
     if (large) {
       if (auto r = land(); !r) return fail(r.error());
-      for (auto& slot : slots_) slot.projection->trim_cache();
+      for (auto& slot : slots_) {
+        if (slot.projection->cached_rows() > options_.max_cached_rows) slot.projection->trim_cache();
+      }
     }
   }
   if (auto r = land(); !r) return fail(r.error());

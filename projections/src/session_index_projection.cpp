@@ -71,7 +71,7 @@ class SessionIndexProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return sessions_.take_changes(); }
   void trim_cache() override { sessions_.trim_cache(); }
   std::size_t cached_rows() const override { return sessions_.cached(); }
-  void reset() override { sessions_.reset(); }
+  void reset(Stored stored) override { sessions_.reset(stored); }
 
  private:
   Rows<GuardianSessionsRow> sessions_;

@@ -35,7 +35,7 @@ class SmsCreditsProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return balances_.take_changes(); }
   void trim_cache() override { balances_.trim_cache(); }
   std::size_t cached_rows() const override { return balances_.cached(); }
-  void reset() override { balances_.reset(); }
+  void reset(Stored stored) override { balances_.reset(stored); }
 
  private:
   Rows<SmsBalanceRow> balances_;

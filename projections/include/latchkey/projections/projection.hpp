@@ -39,14 +39,18 @@ class Projection {
   // The job owns copies: it may run on another thread, after the projection
   // has gone on folding.
   virtual std::function<void(WriteSet&)> take_changes() = 0;
-  // Drops cached rows if the cache has grown large. Only called when no
-  // change taken from this projection is still waiting to be written.
+  // Drops its cached rows: the runner calls it when they have grown past
+  // RunnerOptions::max_cached_rows, and only when no change taken from this
+  // projection is still waiting to be written.
   virtual void trim_cache() = 0;
   // How many rows it keeps in memory (the runner trims when this grows).
   virtual std::size_t cached_rows() const = 0;
-  // Forgets everything in memory (after its rows were erased for a rebuild,
-  // or after a failed commit).
-  virtual void reset() = 0;
+  // Forgets everything in memory: after a failed commit (its stored rows
+  // are as the last landed batch left them), or after its rows were erased
+  // for a rebuild (then a row it has not written since does not exist, and
+  // its caches need not ask the store until they are trimmed).
+  enum class Stored { as_committed, erased };
+  virtual void reset(Stored stored) = 0;
 };
 
 // Thrown by Rows when a stored row cannot be read or does not decode. The
@@ -64,7 +68,7 @@ class ReadModelError : public std::runtime_error {
 template <class Row>
 class Rows {
  public:
-  Rows(ReadModelDb& db, std::size_t max_cached = 200'000) : db_(db), max_cached_(max_cached) {}
+  explicit Rows(ReadModelDb& db) : db_(db) {}
 
   // The row, or nullptr when it does not exist.
   Row* find(const std::string& key) {
@@ -107,14 +111,17 @@ class Rows {
       }
     };
   }
+  // Drops the cached rows (the runner decides when: RunnerOptions::max_cached_rows).
   void trim_cache() {
-    if (cache_.size() > max_cached_ && dirty_.empty()) cache_.clear();
+    if (!dirty_.empty()) return;  // changes not yet taken stay
+    cache_.clear();
+    complete_ = false;
   }
   std::size_t cached() const { return cache_.size(); }
-  std::size_t max_cached() const { return max_cached_; }
-  void reset() {
+  void reset(Projection::Stored stored) {
     cache_.clear();
     dirty_.clear();
+    complete_ = stored == Projection::Stored::erased;
   }
 
  private:
@@ -131,6 +138,7 @@ class Rows {
     auto it = cache_.find(key);
     if (it != cache_.end()) return *it;
     Entry fresh;
+    if (complete_) return *cache_.emplace(key, std::move(fresh)).first;  // never written: not stored
     auto stored = db_.get(key);
     if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
     if (stored->has_value() && !read_json(**stored, fresh.row.emplace())) {
@@ -140,9 +148,12 @@ class Rows {
   }
 
   ReadModelDb& db_;
-  std::size_t max_cached_;
   std::unordered_map<std::string, Entry> cache_;
   std::vector<Cached*> dirty_;  // in the order they were first changed
+  // Every stored row is in cache_: the rows were erased, and every row
+  // written since went through this cache, which has not been trimmed since.
+  // A rebuild then reads nothing back from the store.
+  bool complete_ = false;
 };
 
 }  // namespace latchkey::projections
