@@ -21,7 +21,16 @@ ReadAhead::~ReadAhead() {
   thread_.join();
 }
 
-const ReadAhead::Chunk* ReadAhead::next() {
+Result<domain::DomainEvent> decode_recorded(const eventstore::RecordedEvent& recorded) {
+  auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
+  if (!event) {
+    return make_error(eventstore::kCorruption,
+                      "position " + std::to_string(recorded.position) + ": " + event.error().message);
+  }
+  return event;
+}
+
+ReadAhead::Chunk* ReadAhead::next() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !ready_.empty() || finished_; });
   if (ready_.empty()) return nullptr;
@@ -30,10 +39,10 @@ const ReadAhead::Chunk* ReadAhead::next() {
   return chunk;
 }
 
-void ReadAhead::done_with(const Chunk* chunk) {
+void ReadAhead::done_with(Chunk* chunk) {
   {
     std::lock_guard lock(mu_);
-    free_.push_back(const_cast<Chunk*>(chunk));
+    free_.push_back(chunk);
   }
   cv_.notify_all();
 }
@@ -67,10 +76,9 @@ void ReadAhead::run(eventstore::EventStore& store, std::uint64_t from, std::uint
     Chunk* chunk = free_chunk();
     if (chunk) {
       auto visited = store.for_each_event(from, to, [&](const eventstore::RecordedEvent& recorded) {
-        auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
+        auto event = decode_recorded(recorded);
         if (!event) {
-          outcome = make_error(eventstore::kCorruption,
-                               "position " + std::to_string(recorded.position) + ": " + event.error().message);
+          outcome = event.error();
           return false;
         }
         if (chunk->size < chunk->items.size()) {

@@ -18,6 +18,9 @@
 
 namespace latchkey::projections {
 
+// A stored event's domain event, or a corruption error naming its position.
+Result<domain::DomainEvent> decode_recorded(const eventstore::RecordedEvent& recorded);
+
 class ReadAhead {
  public:
   struct Item {
@@ -38,9 +41,9 @@ class ReadAhead {
 
   // The next chunk, in order; nullptr once every event has been handed out
   // or reading failed (then result() says why).
-  const Chunk* next();
+  Chunk* next();
   // Gives a chunk from next() back once its events are folded.
-  void done_with(const Chunk* chunk);
+  void done_with(Chunk* chunk);
   // After next() returned nullptr: whether every event was read and decoded.
   Result<void> result();
 

@@ -164,7 +164,7 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
   if (to - from + 1 >= kReadAheadAtLeast) {
     // A long stretch: read and decode it on another thread while folding.
     ReadAhead ahead(store_, from, to);
-    while (const auto* chunk = ahead.next()) {
+    while (auto* chunk = ahead.next()) {
       for (std::size_t i = 0; i < chunk->size; ++i) {
         if (auto r = apply(chunk->items[i].recorded, chunk->items[i].event); !r) return r.error();
       }
@@ -174,13 +174,8 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
   }
   Result<void> failure;
   auto visited = store_.for_each_event(from, to, [&](const eventstore::RecordedEvent& recorded) {
-    auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
-    if (!event) {
-      failure = make_error(eventstore::kCorruption, "position " + std::to_string(recorded.position) + ": " +
-                                                        event.error().message);
-      return false;
-    }
-    failure = apply(recorded, *event);
+    auto event = decode_recorded(recorded);
+    failure = event ? apply(recorded, *event) : Result<void>(event.error());
     return failure.ok();
   });
   if (!visited) return visited.error();
