@@ -15,8 +15,10 @@
 //  - one syncer thread fsyncs the WAL. Before each fsync it waits, at most
 //    group_commit_window_us, until as many appends are written as the last
 //    fsync carried, so one fsync serves every appender in flight;
-//  - after the fsync it publishes the durable head and wakes every waiter with
-//    one futex broadcast; each returns once the head covers its position.
+//  - after the fsync it publishes the durable head and wakes exactly the
+//    blocking appenders it made durable, each on a futex word of its own
+//    thread (a broadcast woke every blocked thread on every fsync, most of
+//    them only to sleep again), and runs the asynchronous completions.
 // The WAL is synced in order, so a crash keeps a prefix of the log: positions
 // stay dense and nothing acknowledged is lost.
 #pragma once
@@ -65,18 +67,28 @@ class RocksDbEventStore final : public EventStore {
  private:
   enum Cf { kDefault, kEvents, kStreams, kEventIds, kOutbox, kMeta, kCfCount };
 
-  // One append in flight; lives on the appender's stack. The leader fills in
-  // result and durable_at, then sets decided and never touches it again.
   // One append in flight. A blocking append keeps it on the caller's stack:
   // the leader fills in result and durable_at, sets decided, and never
   // touches it again. An asynchronous one is owned by the store until its
   // on_durable has run.
+  // Where a blocking appender's thread sleeps: one per thread (thread_local),
+  // so it outlives every append that thread makes, and a late or spurious
+  // wake-up is harmless (each sleeper checks its condition again).
+  struct Waker {
+    std::atomic<std::uint32_t> word{0};
+    std::atomic<bool> asleep{false};
+    // Sleeps unless wake() ran since `seen` was read from word.
+    void sleep(std::uint32_t seen);
+    void wake();
+  };
+
   struct Pending {
     AppendRequest request;
     std::optional<Result<AppendResult>> result;
     std::uint64_t durable_at = 0;  // position that must be synced before answering
     AppendCallback on_durable;     // set for append_async
     std::atomic<bool> decided{false};
+    Waker* waker = nullptr;        // set for a blocking append (its thread's)
   };
 
   // What the leader has staged in the batch being built.
@@ -103,7 +115,6 @@ class RocksDbEventStore final : public EventStore {
   // Leader side (holding write_mu_). `own` is null for an asynchronous caller.
   void lead(Pending* own);
   void syncer_loop();
-  void wake_waiters();
   template <class Done>
   void await(Done done);
   Result<AppendResult> stage(const AppendRequest& request, rocksdb::WriteBatch& batch,
@@ -165,17 +176,15 @@ class RocksDbEventStore final : public EventStore {
   std::condition_variable sync_cv_;
   std::deque<Pending*> completions_;  // asynchronous appends written, in position order
 
-  // The durable head. epoch_ moves on every change of it and whenever a leader
-  // refuses a request; appenders sleep on it (one futex broadcast wakes all).
+  // The durable head.
   std::atomic<std::uint64_t> durable_{0};
-  std::atomic<std::uint32_t> epoch_{0};
-  // Appenders asleep on epoch_. They sleep in the futex directly: libstdc++'s
-  // atomic wait first spins on sched_yield, and with dozens of blocked
-  // command threads woken by every fsync that spinning cost about 5% of the
-  // server's CPU under load. The count spares the waker a system call when
-  // nobody sleeps.
-  std::atomic<std::uint32_t> sleepers_{0};
-  void sleep_on_epoch(std::uint32_t seen);
+  // Blocking appenders written but not yet durable, in position order: the
+  // syncer wakes each once an fsync covers its position. Guarded by sync_mu_.
+  struct DurableWaiter {
+    std::uint64_t durable_at;
+    Waker* waker;
+  };
+  std::deque<DurableWaiter> durable_waiters_;
   // Subscribers (wait_for) sleep on this instead, with a timeout.
   mutable std::mutex head_mu_;
   std::condition_variable head_cv_;
