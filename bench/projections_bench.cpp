@@ -145,6 +145,7 @@ int rebuild(const std::string& dir) {
   if (!db) return fail(db.error().message);
   projections::RunnerOptions runner_options;
   if (const char* batch = std::getenv("REBUILD_BATCH")) runner_options.max_batch_events = std::stoul(batch);
+  if (const char* rows = std::getenv("REBUILD_CACHED_ROWS")) runner_options.max_cached_rows = std::stoul(rows);
   projections::ProjectionRunner runner(**store, **db, projections::make_all_projections(**db), runner_options);
   if (auto r = runner.open(); !r) return fail(r.error().message);
   const auto started = Clock::now();

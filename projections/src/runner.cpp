@@ -1,5 +1,7 @@
 #include "latchkey/projections/runner.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <deque>
 #include <future>
@@ -185,6 +187,8 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
 Result<void> ProjectionRunner::catch_up(std::uint64_t until,
                                         const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   const std::uint64_t target = until == 0 ? store_.head() : std::min(until, store_.head());
+  std::uint64_t started_at = ~std::uint64_t{0};
+  for (const auto& slot : slots_) started_at = std::min(started_at, slot.folded);
   // The batch being written by the committer, and what it will checkpoint.
   std::future<Result<void>> in_flight;
   std::vector<std::uint64_t> in_flight_positions;
@@ -252,8 +256,20 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     }
   }
   if (auto r = land(); !r) return fail(r.error());
+  std::uint64_t ended_at = ~std::uint64_t{0};
+  for (const auto& slot : slots_) ended_at = std::min(ended_at, slot.folded);
+  if (!slots_.empty() && ended_at - started_at >= options_.drop_caches_after_events) {
+    for (auto& slot : slots_) slot.projection->trim_cache();
+    ::malloc_trim(0);  // hand the freed pages back to the system now
+  }
   db_.caught_up();
   return {};
+}
+
+std::size_t ProjectionRunner::cached_rows() const {
+  std::size_t rows = 0;
+  for (const auto& slot : slots_) rows += slot.projection->cached_rows();
+  return rows;
 }
 
 void ProjectionRunner::follow() {
