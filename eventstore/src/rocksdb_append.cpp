@@ -23,8 +23,40 @@ constexpr std::size_t kMaxOutboxIdBytes = 64;
 // Set while the sync thread runs completions: appends they issue are only
 // queued, and the sync thread then writes them all as one batch.
 thread_local bool t_running_completions = false;
+// Set on the syncer thread.
+thread_local bool t_is_syncer = false;
 
 Error invalid(std::string message) { return make_error(kInvalidAppend, std::move(message)); }
+
+// The calling thread's Waker. Wakers are never freed: wakes are made after
+// the store's locks are let go, so one can land after its appender returned,
+// even after its thread exited; by then the Waker is back in the pool or
+// lent to another thread, for which the wake is a spurious one.
+Waker& thread_waker() {
+  struct Pool {
+    std::mutex mu;
+    std::vector<Waker*> free;
+  };
+  static Pool* const pool = new Pool;  // never destroyed: threads may exit after static destructors
+  struct Lease {
+    Waker* waker = nullptr;
+    Lease() {
+      std::lock_guard lock(pool->mu);
+      if (pool->free.empty()) {
+        waker = new Waker;
+      } else {
+        waker = pool->free.back();
+        pool->free.pop_back();
+      }
+    }
+    ~Lease() {
+      std::lock_guard lock(pool->mu);
+      pool->free.push_back(waker);
+    }
+  };
+  thread_local Lease lease;
+  return *lease.waker;
+}
 
 // The first value that occurs twice in `values` (sorted in place), if any.
 std::optional<std::string_view> first_repeat(std::vector<std::string_view>& values) {
@@ -94,7 +126,7 @@ std::optional<Error> RocksDbEventStore::refuse_early(const AppendRequest& reques
 
 Result<AppendResult> RocksDbEventStore::append(AppendRequest request) {
   if (auto refused = refuse_early(request)) return *refused;
-  thread_local Waker waker;
+  Waker& waker = thread_waker();
   Pending own;
   own.request = std::move(request);
   own.waker = &waker;
@@ -172,13 +204,13 @@ static void futex(std::atomic<std::uint32_t>& word, int op, std::uint32_t value)
 // asleep, or the sleeper's futex sees the word moved and returns at once.
 // They use the futex directly: libstdc++'s atomic wait first spins on
 // sched_yield, which cost about 5% of the server's CPU under load.
-void RocksDbEventStore::Waker::sleep(std::uint32_t seen) {
+void Waker::sleep(std::uint32_t seen) {
   asleep.store(true);
   if (word.load() == seen) futex(word, FUTEX_WAIT_PRIVATE, seen);
   asleep.store(false);
 }
 
-void RocksDbEventStore::Waker::wake() {
+void Waker::wake() {
   word.fetch_add(1);
   if (asleep.load()) futex(word, FUTEX_WAKE_PRIVATE, 1);
 }
@@ -207,113 +239,131 @@ void RocksDbEventStore::lead(Pending* own) {
   std::vector<Pending*> answer_now;      // asynchronous, refused or already durable
   std::vector<Pending*> answer_durable;  // asynchronous, after the fsync
   std::vector<Waker*> wake_now;
-  for (;;) {
-    batch.clear();
+  for (;;) {  // while this thread finds itself the only one to lead what is queued
+    rounds_after_own = 0;
+    for (;;) {
+      batch.clear();
+      {
+        std::lock_guard lock(queue_mu_);
+        batch.swap(queue_);
+      }
+      if (batch.empty()) break;
+
+      rocksdb::WriteBatch write_batch;
+      BatchState state;
+      state.head = write_head_;
+      state.head_hash = write_head_hash_;
+      for (Pending* p : batch) {
+        if (failed_.load(std::memory_order_acquire)) {
+          p->result = failure();
+        } else if (auto duplicate = check_duplicate(p->request, state)) {
+          p->result = std::move(*duplicate);
+        } else {
+          p->result = stage(p->request, write_batch, state);
+        }
+        if (p->result->ok()) p->durable_at = (*p->result)->last_position;
+      }
+
+      bool wrote = false;
+      if (state.head != write_head_) {
+        std::string head_value;
+        codec::put_be64(head_value, state.head);
+        head_value.append(reinterpret_cast<const char*>(state.head_hash.data()),
+                          state.head_hash.size());
+        write_batch.Put(cf(kMeta), "head", head_value);
+        auto s = db_->Write(write_options, &write_batch);
+        if (s.ok()) {
+          wrote = true;
+          write_head_ = state.head;
+          write_head_hash_ = state.head_hash;
+          std::lock_guard versions(version_mu_);
+          if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
+            version_cache_.clear();
+          }
+          for (auto& [stream, version] : state.stream_versions) version_cache_[stream] = version;
+        } else {
+          fail_store(s);
+          for (Pending* p : batch) {
+            if (p->result->ok()) p->result = failure();
+          }
+        }
+      }
+
+      std::size_t accepted = 0;
+      // Blocking appenders that no fsync will wake: refused, already durable (a
+      // duplicate of an append synced before), or caught by a failed store.
+      wake_now.clear();
+      {
+        // Publishing the written head and the asynchronous waiters together,
+        // under the syncer's lock, means an fsync that covers a position always
+        // finds the waiters for it.
+        std::lock_guard lock(sync_mu_);
+        if (wrote) written_.store(write_head_, std::memory_order_release);
+        for (Pending* p : batch) {
+          bool ok = p->result->ok();
+          accepted += ok;
+          if (p->on_durable) {
+            bool durable_now = ok && p->durable_at <= durable_.load(std::memory_order_acquire);
+            (ok && !durable_now ? answer_durable : answer_now).push_back(p);
+          } else {
+            Waker* waker = p->waker;
+            if (!ok || p->durable_at <= durable_.load(std::memory_order_acquire) ||
+                failed_.load(std::memory_order_acquire)) {
+              if (p != own) wake_now.push_back(waker);
+            } else {
+              durable_waiters_.push_back({p->durable_at, waker});
+            }
+            if (p == own) rounds_after_own = 0;
+            p->decided.store(true, std::memory_order_release);  // p may be gone after this
+          }
+        }
+        for (Pending* p : answer_durable) completions_.push_back(p);
+        answer_durable.clear();
+        if (accepted > 0) {
+          std::size_t before = unsynced_count_.fetch_add(accepted, std::memory_order_acq_rel);
+          std::size_t expected = expected_group_.load(std::memory_order_relaxed);
+          if (before == 0 || (before < expected && before + accepted >= expected)) {
+            sync_cv_.notify_one();
+          }
+        }
+      }
+      for (Waker* waker : wake_now) waker->wake();
+      finish_async(answer_now);
+      bool own_decided = own == nullptr || own->decided.load(std::memory_order_relaxed);
+      if (own_decided && ++rounds_after_own > kRoundsAfterOwn) break;
+    }
+    write_mu_.unlock();
+    // Requests queued while this leader held the lock: wake the owner of the
+    // first blocking one so that it leads. A queue of asynchronous appends only
+    // (their callers found the lock taken and left) is led here, unless someone
+    // else has taken the lock since and will look at the queue in turn. A
+    // queued request is alive: only a leader takes it out.
+    Waker* next = nullptr;
+    bool queued = false;
     {
       std::lock_guard lock(queue_mu_);
-      batch.swap(queue_);
-    }
-    if (batch.empty()) break;
-
-    rocksdb::WriteBatch write_batch;
-    BatchState state;
-    state.head = write_head_;
-    state.head_hash = write_head_hash_;
-    for (Pending* p : batch) {
-      if (failed_.load(std::memory_order_acquire)) {
-        p->result = failure();
-      } else if (auto duplicate = check_duplicate(p->request, state)) {
-        p->result = std::move(*duplicate);
-      } else {
-        p->result = stage(p->request, write_batch, state);
-      }
-      if (p->result->ok()) p->durable_at = (*p->result)->last_position;
-    }
-
-    bool wrote = false;
-    if (state.head != write_head_) {
-      std::string head_value;
-      codec::put_be64(head_value, state.head);
-      head_value.append(reinterpret_cast<const char*>(state.head_hash.data()),
-                        state.head_hash.size());
-      write_batch.Put(cf(kMeta), "head", head_value);
-      auto s = db_->Write(write_options, &write_batch);
-      if (s.ok()) {
-        wrote = true;
-        write_head_ = state.head;
-        write_head_hash_ = state.head_hash;
-        std::lock_guard versions(version_mu_);
-        if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
-          version_cache_.clear();
-        }
-        for (auto& [stream, version] : state.stream_versions) version_cache_[stream] = version;
-      } else {
-        fail_store(s);
-        for (Pending* p : batch) {
-          if (p->result->ok()) p->result = failure();
+      queued = !queue_.empty();
+      for (Pending* p : queue_) {
+        if (p->waker != nullptr) {
+          next = p->waker;
+          break;
         }
       }
     }
-
-    std::size_t accepted = 0;
-    // Blocking appenders that no fsync will wake: refused, already durable (a
-    // duplicate of an append synced before), or caught by a failed store.
-    wake_now.clear();
-    {
-      // Publishing the written head and the asynchronous waiters together,
-      // under the syncer's lock, means an fsync that covers a position always
-      // finds the waiters for it.
-      std::lock_guard lock(sync_mu_);
-      if (wrote) written_.store(write_head_, std::memory_order_release);
-      for (Pending* p : batch) {
-        bool ok = p->result->ok();
-        accepted += ok;
-        if (p->on_durable) {
-          bool durable_now = ok && p->durable_at <= durable_.load(std::memory_order_acquire);
-          (ok && !durable_now ? answer_durable : answer_now).push_back(p);
-        } else {
-          Waker* waker = p->waker;
-          if (!ok || p->durable_at <= durable_.load(std::memory_order_acquire) ||
-              failed_.load(std::memory_order_acquire)) {
-            if (p != own) wake_now.push_back(waker);
-          } else {
-            durable_waiters_.push_back({p->durable_at, waker});
-          }
-          if (p == own) rounds_after_own = 0;
-          p->decided.store(true, std::memory_order_release);  // p may be gone after this
-        }
-      }
-      for (Pending* p : answer_durable) completions_.push_back(p);
-      answer_durable.clear();
-      if (accepted > 0) {
-        std::size_t before = unsynced_count_.fetch_add(accepted, std::memory_order_acq_rel);
-        std::size_t expected = expected_group_.load(std::memory_order_relaxed);
-        if (before == 0 || (before < expected && before + accepted >= expected)) {
-          sync_cv_.notify_one();
-        }
-      }
+    if (next != nullptr) {
+      next->wake();
+      return;
     }
-    for (Waker* waker : wake_now) waker->wake();
-    finish_async(answer_now);
-    bool own_decided = own == nullptr || own->decided.load(std::memory_order_relaxed);
-    if (own_decided && ++rounds_after_own > kRoundsAfterOwn) break;
+    if (!queued) return;
+    // The syncer goes back to its fsync when it has written something: it
+    // leads again right after, and meanwhile nothing it owes is made durable.
+    if (t_is_syncer &&
+        written_.load(std::memory_order_acquire) > durable_.load(std::memory_order_acquire)) {
+      return;
+    }
+    if (!write_mu_.try_lock()) return;
+    own = nullptr;  // decided: from here on this thread leads for others
   }
-  write_mu_.unlock();
-  // Requests queued while this leader held the lock: wake the owner of the
-  // first blocking one so that it leads (a queue of asynchronous appends only
-  // is led by the syncer after its next fsync, which this leader's writes
-  // guarantee). A queued request is alive: only a leader takes it out.
-  Waker* next = nullptr;
-  {
-    std::lock_guard lock(queue_mu_);
-    for (Pending* p : queue_) {
-      if (p->waker != nullptr) {
-        next = p->waker;
-        break;
-      }
-    }
-  }
-  if (next != nullptr) next->wake();
 }
 
 void RocksDbEventStore::syncer_loop() {
@@ -322,6 +372,7 @@ void RocksDbEventStore::syncer_loop() {
   // have started, and without it they split into two alternating half-size
   // groups (which is what RocksDB's own write groups do under db_bench).
   const auto window = std::chrono::microseconds(options_.group_commit_window_us);
+  t_is_syncer = true;
   std::vector<Pending*> done;
   std::vector<Waker*> woken;
   for (;;) {

@@ -39,6 +39,18 @@
 
 namespace latchkey::eventstore {
 
+// Where a blocking appender's thread sleeps (rocksdb_append.cpp). Each thread
+// holds one of its own; wakers are never freed (see thread_waker()), so a
+// late or spurious wake-up is harmless: each sleeper checks its condition
+// again.
+struct Waker {
+  std::atomic<std::uint32_t> word{0};
+  std::atomic<bool> asleep{false};
+  // Sleeps unless wake() ran since `seen` was read from word.
+  void sleep(std::uint32_t seen);
+  void wake();
+};
+
 class RocksDbEventStore final : public EventStore {
  public:
   static Result<std::unique_ptr<EventStore>> open(const std::string& path,
@@ -71,17 +83,6 @@ class RocksDbEventStore final : public EventStore {
   // the leader fills in result and durable_at, sets decided, and never
   // touches it again. An asynchronous one is owned by the store until its
   // on_durable has run.
-  // Where a blocking appender's thread sleeps: one per thread (thread_local),
-  // so it outlives every append that thread makes, and a late or spurious
-  // wake-up is harmless (each sleeper checks its condition again).
-  struct Waker {
-    std::atomic<std::uint32_t> word{0};
-    std::atomic<bool> asleep{false};
-    // Sleeps unless wake() ran since `seen` was read from word.
-    void sleep(std::uint32_t seen);
-    void wake();
-  };
-
   struct Pending {
     AppendRequest request;
     std::optional<Result<AppendResult>> result;
