@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <optional>
+#include <utility>
 
 #include "record_codec.hpp"
 #include "rocksdb_event_store.hpp"
@@ -239,6 +240,10 @@ void RocksDbEventStore::lead(Pending* own) {
   std::vector<Pending*> answer_now;      // asynchronous, refused or already durable
   std::vector<Pending*> answer_durable;  // asynchronous, after the fsync
   std::vector<Waker*> wake_now;
+  // Passes led for asynchronous appends left in the queue by callers that
+  // found the lock taken, before handing them to the syncer.
+  constexpr int kMaxPasses = 4;
+  int passes = 0;
   for (;;) {  // while this thread finds itself the only one to lead what is queued
     rounds_after_own = 0;
     for (;;) {
@@ -355,13 +360,23 @@ void RocksDbEventStore::lead(Pending* own) {
       return;
     }
     if (!queued) return;
+    const bool failed = failed_.load(std::memory_order_acquire);  // then all are refused at once
     // The syncer goes back to its fsync when it has written something: it
     // leads again right after, and meanwhile nothing it owes is made durable.
-    if (t_is_syncer &&
+    if (!failed && t_is_syncer &&
         written_.load(std::memory_order_acquire) > durable_.load(std::memory_order_acquire)) {
       return;
     }
-    if (!write_mu_.try_lock()) return;
+    if (!failed && ++passes >= kMaxPasses) {
+      // This thread has led long enough for others: the syncer takes over.
+      {
+        std::lock_guard lock(sync_mu_);
+        lead_wanted_ = true;
+      }
+      sync_cv_.notify_one();
+      return;
+    }
+    if (!write_mu_.try_lock()) return;  // another leader will look at the queue
     own = nullptr;  // decided: from here on this thread leads for others
   }
 }
@@ -380,9 +395,17 @@ void RocksDbEventStore::syncer_loop() {
     {
       std::unique_lock lock(sync_mu_);
       sync_cv_.wait(lock, [&] {
-        return stopping_.load() || written_.load() > durable_.load(std::memory_order_relaxed);
+        return stopping_.load() || lead_wanted_ ||
+               written_.load() > durable_.load(std::memory_order_relaxed);
       });
-      if (written_.load() == durable_.load(std::memory_order_relaxed)) break;  // stopping
+      const bool lead_now = std::exchange(lead_wanted_, false);
+      if (written_.load() == durable_.load(std::memory_order_relaxed)) {
+        if (!lead_now) break;  // stopping
+        // Asynchronous appends a leader handed over, and nothing to sync.
+        lock.unlock();
+        if (write_mu_.try_lock()) lead(nullptr);
+        continue;
+      }
       std::size_t expected = expected_group_.load(std::memory_order_relaxed);
       if (options_.sync && unsynced_count_.load() < expected) {
         sync_cv_.wait_for(lock, window, [&] {
@@ -398,10 +421,15 @@ void RocksDbEventStore::syncer_loop() {
       // Whether the events reached the disk is unknown; refuse every further
       // append so that no decision is taken on top of them.
       fail_store(s);
-      std::lock_guard lock(sync_mu_);
-      done.assign(completions_.begin(), completions_.end());
-      completions_.clear();
-      finish_async(done);
+      {
+        std::lock_guard lock(sync_mu_);
+        done.assign(completions_.begin(), completions_.end());
+        completions_.clear();
+        finish_async(done);
+      }
+      // Appends still queued are refused by the next leader; there may be
+      // no other one (every later append is refused before it queues).
+      if (write_mu_.try_lock()) lead(nullptr);
       break;
     }
     {

@@ -186,6 +186,9 @@ class RocksDbEventStore final : public EventStore {
     Waker* waker;
   };
   std::deque<DurableWaiter> durable_waiters_;
+  // A leader that led long enough for asynchronous appends others queued
+  // hands the rest to the syncer. Guarded by sync_mu_.
+  bool lead_wanted_ = false;
   // Subscribers (wait_for) sleep on this instead, with a timeout.
   mutable std::mutex head_mu_;
   std::condition_variable head_cv_;
