@@ -227,11 +227,11 @@ void RocksDbEventStore::finish_async(std::vector<Pending*>& done) {
   done.clear();
 }
 
-// Called with write_mu_ held; releases it. Stages and writes everything queued,
-// round after round, until the queue is empty or, once the leader's own
-// request is decided, a few rounds have passed (so that a steady stream of
-// arrivals cannot hold one appender forever); then hands leadership on.
-void RocksDbEventStore::lead(Pending* own) {
+// Called with write_mu_ held, which it keeps. Stages and writes everything
+// queued, round after round, until the queue is empty or, once the leader's
+// own request is decided, a few rounds have passed (so that a steady stream
+// of arrivals cannot hold one appender forever).
+void RocksDbEventStore::lead_rounds(Pending* own) {
   constexpr int kRoundsAfterOwn = 4;
   rocksdb::WriteOptions write_options;
   write_options.sync = false;  // the syncer makes it durable
@@ -240,109 +240,110 @@ void RocksDbEventStore::lead(Pending* own) {
   std::vector<Pending*> answer_now;      // asynchronous, refused or already durable
   std::vector<Pending*> answer_durable;  // asynchronous, after the fsync
   std::vector<Waker*> wake_now;
-  // Passes led for asynchronous appends left in the queue by callers that
-  // found the lock taken, before handing them to the syncer.
-  constexpr int kMaxPasses = 4;
-  int passes = 0;
-  for (;;) {  // while this thread finds itself the only one to lead what is queued
-    rounds_after_own = 0;
-    for (;;) {
-      batch.clear();
-      {
-        std::lock_guard lock(queue_mu_);
-        batch.swap(queue_);
-      }
-      if (batch.empty()) break;
-
-      rocksdb::WriteBatch write_batch;
-      BatchState state;
-      state.head = write_head_;
-      state.head_hash = write_head_hash_;
-      for (Pending* p : batch) {
-        if (failed_.load(std::memory_order_acquire)) {
-          p->result = failure();
-        } else if (auto duplicate = check_duplicate(p->request, state)) {
-          p->result = std::move(*duplicate);
-        } else {
-          p->result = stage(p->request, write_batch, state);
-        }
-        if (p->result->ok()) p->durable_at = (*p->result)->last_position;
-      }
-
-      bool wrote = false;
-      if (state.head != write_head_) {
-        std::string head_value;
-        codec::put_be64(head_value, state.head);
-        head_value.append(reinterpret_cast<const char*>(state.head_hash.data()),
-                          state.head_hash.size());
-        write_batch.Put(cf(kMeta), "head", head_value);
-        auto s = db_->Write(write_options, &write_batch);
-        if (s.ok()) {
-          wrote = true;
-          write_head_ = state.head;
-          write_head_hash_ = state.head_hash;
-          std::lock_guard versions(version_mu_);
-          if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
-            version_cache_.clear();
-          }
-          for (auto& [stream, version] : state.stream_versions) version_cache_[stream] = version;
-        } else {
-          fail_store(s);
-          for (Pending* p : batch) {
-            if (p->result->ok()) p->result = failure();
-          }
-        }
-      }
-
-      std::size_t accepted = 0;
-      // Blocking appenders that no fsync will wake: refused, already durable (a
-      // duplicate of an append synced before), or caught by a failed store.
-      wake_now.clear();
-      {
-        // Publishing the written head and the asynchronous waiters together,
-        // under the syncer's lock, means an fsync that covers a position always
-        // finds the waiters for it.
-        std::lock_guard lock(sync_mu_);
-        if (wrote) written_.store(write_head_, std::memory_order_release);
-        for (Pending* p : batch) {
-          bool ok = p->result->ok();
-          accepted += ok;
-          if (p->on_durable) {
-            bool durable_now = ok && p->durable_at <= durable_.load(std::memory_order_acquire);
-            (ok && !durable_now ? answer_durable : answer_now).push_back(p);
-          } else {
-            Waker* waker = p->waker;
-            if (!ok || p->durable_at <= durable_.load(std::memory_order_acquire) ||
-                failed_.load(std::memory_order_acquire)) {
-              if (p != own) wake_now.push_back(waker);
-            } else {
-              durable_waiters_.push_back({p->durable_at, waker});
-            }
-            if (p == own) rounds_after_own = 0;
-            p->decided.store(true, std::memory_order_release);  // p may be gone after this
-          }
-        }
-        for (Pending* p : answer_durable) completions_.push_back(p);
-        answer_durable.clear();
-        if (accepted > 0) {
-          std::size_t before = unsynced_count_.fetch_add(accepted, std::memory_order_acq_rel);
-          std::size_t expected = expected_group_.load(std::memory_order_relaxed);
-          if (before == 0 || (before < expected && before + accepted >= expected)) {
-            sync_cv_.notify_one();
-          }
-        }
-      }
-      for (Waker* waker : wake_now) waker->wake();
-      finish_async(answer_now);
-      bool own_decided = own == nullptr || own->decided.load(std::memory_order_relaxed);
-      if (own_decided && ++rounds_after_own > kRoundsAfterOwn) break;
+  for (;;) {
+    batch.clear();
+    {
+      std::lock_guard lock(queue_mu_);
+      batch.swap(queue_);
     }
+    if (batch.empty()) break;
+
+    rocksdb::WriteBatch write_batch;
+    BatchState state;
+    state.head = write_head_;
+    state.head_hash = write_head_hash_;
+    for (Pending* p : batch) {
+      if (failed_.load(std::memory_order_acquire)) {
+        p->result = failure();
+      } else if (auto duplicate = check_duplicate(p->request, state)) {
+        p->result = std::move(*duplicate);
+      } else {
+        p->result = stage(p->request, write_batch, state);
+      }
+      if (p->result->ok()) p->durable_at = (*p->result)->last_position;
+    }
+
+    bool wrote = false;
+    if (state.head != write_head_) {
+      std::string head_value;
+      codec::put_be64(head_value, state.head);
+      head_value.append(reinterpret_cast<const char*>(state.head_hash.data()),
+                        state.head_hash.size());
+      write_batch.Put(cf(kMeta), "head", head_value);
+      auto s = db_->Write(write_options, &write_batch);
+      if (s.ok()) {
+        wrote = true;
+        write_head_ = state.head;
+        write_head_hash_ = state.head_hash;
+        std::lock_guard versions(version_mu_);
+        if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
+          version_cache_.clear();
+        }
+        for (auto& [stream, version] : state.stream_versions) version_cache_[stream] = version;
+      } else {
+        fail_store(s);
+        for (Pending* p : batch) {
+          if (p->result->ok()) p->result = failure();
+        }
+      }
+    }
+
+    std::size_t accepted = 0;
+    // Blocking appenders that no fsync will wake: refused, already durable (a
+    // duplicate of an append synced before), or caught by a failed store.
+    wake_now.clear();
+    {
+      // Publishing the written head and the asynchronous waiters together,
+      // under the syncer's lock, means an fsync that covers a position always
+      // finds the waiters for it.
+      std::lock_guard lock(sync_mu_);
+      if (wrote) written_.store(write_head_, std::memory_order_release);
+      for (Pending* p : batch) {
+        bool ok = p->result->ok();
+        accepted += ok;
+        if (p->on_durable) {
+          bool durable_now = ok && p->durable_at <= durable_.load(std::memory_order_acquire);
+          (ok && !durable_now ? answer_durable : answer_now).push_back(p);
+        } else {
+          Waker* waker = p->waker;
+          if (!ok || p->durable_at <= durable_.load(std::memory_order_acquire) ||
+              failed_.load(std::memory_order_acquire)) {
+            if (p != own) wake_now.push_back(waker);
+          } else {
+            durable_waiters_.push_back({p->durable_at, waker});
+          }
+          if (p == own) rounds_after_own = 0;
+          p->decided.store(true, std::memory_order_release);  // p may be gone after this
+        }
+      }
+      for (Pending* p : answer_durable) completions_.push_back(p);
+      answer_durable.clear();
+      if (accepted > 0) {
+        std::size_t before = unsynced_count_.fetch_add(accepted, std::memory_order_acq_rel);
+        std::size_t expected = expected_group_.load(std::memory_order_relaxed);
+        if (before == 0 || (before < expected && before + accepted >= expected)) {
+          sync_cv_.notify_one();
+        }
+      }
+    }
+    for (Waker* waker : wake_now) waker->wake();
+    finish_async(answer_now);
+    bool own_decided = own == nullptr || own->decided.load(std::memory_order_relaxed);
+    if (own_decided && ++rounds_after_own > kRoundsAfterOwn) break;
+  }
+}
+
+// Called with write_mu_ held; releases it. Leads rounds, then hands
+// leadership on: to the owner of a blocking append still queued, or, when
+// only asynchronous appends are (their callers found the lock taken and
+// left), leads them for a few more passes and then hands them to the syncer.
+void RocksDbEventStore::lead(Pending* own) {
+  constexpr int kMaxPasses = 4;
+  for (int passes = 1;; ++passes) {
+    lead_rounds(own);
     write_mu_.unlock();
-    // Requests queued while this leader held the lock: wake the owner of the
-    // first blocking one so that it leads. A queue of asynchronous appends only
-    // (their callers found the lock taken and left) is led here, unless someone
-    // else has taken the lock since and will look at the queue in turn. A
-    // queued request is alive: only a leader takes it out.
+    // Requests queued while this thread held the lock. A queued request is
+    // alive: only a leader takes it out.
     Waker* next = nullptr;
     bool queued = false;
     {
@@ -367,7 +368,7 @@ void RocksDbEventStore::lead(Pending* own) {
         written_.load(std::memory_order_acquire) > durable_.load(std::memory_order_acquire)) {
       return;
     }
-    if (!failed && ++passes >= kMaxPasses) {
+    if (!failed && passes >= kMaxPasses) {
       // This thread has led long enough for others: the syncer takes over.
       {
         std::lock_guard lock(sync_mu_);

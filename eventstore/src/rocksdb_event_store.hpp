@@ -115,6 +115,7 @@ class RocksDbEventStore final : public EventStore {
   void finish_async(std::vector<Pending*>& done);
   // Leader side (holding write_mu_). `own` is null for an asynchronous caller.
   void lead(Pending* own);
+  void lead_rounds(Pending* own);
   void syncer_loop();
   template <class Done>
   void await(Done done);
