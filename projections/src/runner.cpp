@@ -133,6 +133,12 @@ void ProjectionRunner::publish_applied() {
   advanced_.notify_all();
 }
 
+std::uint64_t ProjectionRunner::lowest_folded() const {
+  std::uint64_t low = ~std::uint64_t{0};
+  for (const auto& slot : slots_) low = std::min(low, slot.folded);
+  return low;
+}
+
 void ProjectionRunner::forget_uncommitted() {
   for (auto& slot : slots_) {
     slot.projection->reset(Projection::Stored::as_committed);
@@ -187,8 +193,7 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes)
 Result<void> ProjectionRunner::catch_up(std::uint64_t until,
                                         const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   const std::uint64_t target = until == 0 ? store_.head() : std::min(until, store_.head());
-  std::uint64_t started_at = ~std::uint64_t{0};
-  for (const auto& slot : slots_) started_at = std::min(started_at, slot.folded);
+  const std::uint64_t started_at = lowest_folded();
   // The batch being written by the committer, and what it will checkpoint.
   std::future<Result<void>> in_flight;
   std::vector<std::uint64_t> in_flight_positions;
@@ -219,8 +224,7 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   };
 
   for (;;) {
-    std::uint64_t low = ~std::uint64_t{0};
-    for (const auto& slot : slots_) low = std::min(low, slot.folded);
+    const std::uint64_t low = lowest_folded();
     if (slots_.empty() || low >= target) break;
 
     auto writes = db_.begin();
@@ -256,9 +260,7 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     }
   }
   if (auto r = land(); !r) return fail(r.error());
-  std::uint64_t ended_at = ~std::uint64_t{0};
-  for (const auto& slot : slots_) ended_at = std::min(ended_at, slot.folded);
-  if (!slots_.empty() && ended_at - started_at >= options_.drop_caches_after_events) {
+  if (!slots_.empty() && lowest_folded() - started_at >= options_.drop_caches_after_events) {
     for (auto& slot : slots_) slot.projection->trim_cache();
     ::malloc_trim(0);  // hand the freed pages back to the system now
   }

@@ -1,6 +1,7 @@
 #include "commands/harness.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -71,17 +72,24 @@ std::vector<domain::DomainEvent> Harness::decoded_since(std::uint64_t after_posi
   return out;
 }
 
-std::vector<domain::OutboxMessage> Harness::outbox() {
+// The outbox's messages, decoding only entries whose stored text passes `keep`.
+static std::vector<domain::OutboxMessage> decode_outbox(eventstore::EventStore& store,
+                                                        const std::function<bool(std::string_view)>& keep) {
   std::vector<domain::OutboxMessage> out;
-  auto entries = store->read_outbox("", 1'000'000);
+  auto entries = store.read_outbox("", 1'000'000);
   EXPECT_TRUE(entries.ok());
   if (!entries) return out;
   for (const auto& e : *entries) {
+    if (!keep(e.value)) continue;
     auto m = domain::decode_outbox_message(e.value);
     EXPECT_TRUE(m.ok());
-    if (m) out.push_back(*m);
+    if (m) out.push_back(std::move(*m));
   }
   return out;
+}
+
+std::vector<domain::OutboxMessage> Harness::outbox() {
+  return decode_outbox(*store, [](std::string_view) { return true; });
 }
 
 std::vector<domain::OutboxMessage> Harness::outbox_for(const std::string& to) {
@@ -92,16 +100,10 @@ std::vector<domain::OutboxMessage> Harness::outbox_for(const std::string& to) {
   const bool verbatim = std::none_of(to.begin(), to.end(), [](unsigned char c) {
     return c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
   });
-  std::vector<domain::OutboxMessage> out;
-  auto entries = store->read_outbox("", 1'000'000);
-  EXPECT_TRUE(entries.ok());
-  if (!entries) return out;
-  for (const auto& e : *entries) {
-    if (verbatim && e.value.find(to) == std::string::npos) continue;
-    auto m = domain::decode_outbox_message(e.value);
-    EXPECT_TRUE(m.ok());
-    if (m && m->to == to) out.push_back(std::move(*m));
-  }
+  auto out = decode_outbox(*store, [&](std::string_view text) {
+    return !verbatim || text.find(to) != std::string_view::npos;
+  });
+  std::erase_if(out, [&](const domain::OutboxMessage& m) { return m.to != to; });
   return out;
 }
 

@@ -89,6 +89,8 @@ class ProjectionRunner {
   Result<std::uint64_t> fold(std::uint64_t to, WriteSet& writes);
   void forget_uncommitted();
   void publish_applied();
+  // The position every projection has folded up to (all ones when none).
+  std::uint64_t lowest_folded() const;
   void follow();
 
   eventstore::EventStore& store_;
