@@ -55,9 +55,9 @@ Result<std::optional<std::string>> ensure_platform_key(eventstore::EventStore& s
     return w.error();
   }
   eventstore::EventData e;
-  e.event_id = random.uuid();
-  e.type = "PlatformKeyIssued";
   e.recorded_at_us = clock.now_us();
+  e.event_id = random.uuid_v7(e.recorded_at_us);
+  e.type = "PlatformKeyIssued";
   e.actor = {"system", "", "latchkeyd"};
   e.correlation_id = e.event_id;
   e.payload = std::string(R"({"key_id":"platform","key_hash":")") + blake2b_hex(key) + "\"}";

@@ -8,7 +8,7 @@ namespace latchkey::commands {
 
 Result<Loaded<domain::TenantState>> load_tenant(WriteModels& models, std::string_view tenant) {
   auto loaded = models.load<domain::TenantState>(streams::tenant(tenant));
-  if (loaded && !loaded->state.exists) return not_found("tenant");
+  if (loaded && !loaded->state().exists) return not_found("tenant");
   return loaded;
 }
 
@@ -16,7 +16,7 @@ Result<Loaded<domain::FamilyState>> load_family(WriteModels& models, std::string
                                                 std::string_view family_id) {
   if (domain::check_id(family_id, "family_id")) return not_found("family");
   auto loaded = models.load<domain::FamilyState>(streams::family(tenant, family_id));
-  if (loaded && !loaded->state.exists) return not_found("family");
+  if (loaded && !loaded->state().exists) return not_found("family");
   return loaded;
 }
 
@@ -25,7 +25,7 @@ Result<Loaded<domain::GuardianState>> load_guardian(WriteModels& models,
                                                     std::string_view guardian_id) {
   if (domain::check_id(guardian_id, "guardian_id")) return not_found("guardian");
   auto loaded = models.load<domain::GuardianState>(streams::guardian(tenant, guardian_id));
-  if (loaded && !loaded->state.exists) return not_found("guardian");
+  if (loaded && !loaded->state().exists) return not_found("guardian");
   return loaded;
 }
 
@@ -42,9 +42,9 @@ Result<SessionGuardian> load_session_guardian(WriteModels& models, Ports& ports,
     return guardian.error();
   }
   const auto now = ports.clock.now_us();
-  std::string session_id = guardian->state.session_for(ports.tokens.hash(token), now);
+  std::string session_id = guardian->state().session_for(ports.tokens.hash(token), now);
   if (session_id.empty()) return invalid();
-  bool must_change = guardian->state.sessions.at(session_id).must_change_password;
+  bool must_change = guardian->state().sessions.at(session_id).must_change_password;
   return SessionGuardian{std::move(*guardian), std::move(session_id), must_change};
 }
 

@@ -24,7 +24,7 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
   return with_retries([&]() -> Result<Accepted> {
     auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
-    const auto& g = session->guardian.state;
+    const auto& g = session->guardian.state();
     // A session opened with a temporary password proved it moments ago; any
     // other change of password needs the current one.
     if (!session->must_change_password && verified_against != g.password_hash) {
@@ -34,7 +34,7 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
       }
       verified_against = g.password_hash;
     }
-    if (auto e = check_new_password(tenant->state.settings, g, g.login_id(), cmd.new_password)) return *e;
+    if (auto e = check_new_password(tenant->state().settings, g, g.login_id(), cmd.new_password)) return *e;
     if (new_hash.empty()) new_hash = ports_.passwords.hash(cmd.new_password);
     std::vector<std::string> others;
     for (const auto& id : g.session_ids()) {
@@ -45,7 +45,7 @@ Result<Accepted> CommandHandlers::change_password(const CommandContext& ctx, con
               domain::PasswordChanged{g.id, new_hash, "changed", session->session_id, others});
     if (!g.email.empty()) {
       tx.send(domain::password_changed_notice(
-          message_context(ctx, ports_, tenant->state, g), g.email));
+          message_context(ctx, ports_, tenant->state(), g), g.email));
     }
     auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
@@ -61,7 +61,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
     auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     if (session->must_change_password) return change_required();
-    const auto& g = session->guardian.state;
+    const auto& g = session->guardian.state();
     const std::string current = g.login_id();
     if (cmd.login_id == current) return Accepted{store_.head()};
 
@@ -72,7 +72,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
       const auto stream = streams::login(ctx.tenant, cmd.login_id);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (!registry->state.is_free_for(g.id)) {
+      if (!registry->state().is_free_for(g.id)) {
         return make_error(refusal::kLoginIdTaken, "this login ID is already in use", "login_id");
       }
       tx.append(stream, registry->expected(), domain::LoginIdReserved{cmd.login_id, g.id});
@@ -84,7 +84,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
       const auto stream = streams::login(ctx.tenant, g.custom_login_id);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (registry->state.owner == g.id) {
+      if (registry->state().owner == g.id) {
         tx.append(stream, registry->expected(), domain::LoginIdReleased{g.custom_login_id, g.id});
       }
     }
@@ -92,7 +92,7 @@ Result<Accepted> CommandHandlers::change_login_id(const CommandContext& ctx, con
               domain::LoginIdChanged{g.id, current, cmd.login_id});
     if (!g.email.empty()) {
       tx.send(domain::login_id_changed_notice(
-          message_context(ctx, ports_, tenant->state, g),
+          message_context(ctx, ports_, tenant->state(), g),
           g.email, cmd.login_id));
     }
     auto r = commit(*models_, ctx, ports_, tx);
@@ -116,7 +116,7 @@ Result<Accepted> CommandHandlers::set_security_question(const CommandContext& ct
     auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
     if (session->must_change_password) return change_required();
-    const auto& g = session->guardian.state;
+    const auto& g = session->guardian.state();
     if (verified_against != g.password_hash || g.password_hash.empty()) {
       if (g.password_hash.empty() || cmd.current_password.size() > domain::kMaxPasswordBytes ||
           !ports_.passwords.verify(g.password_hash, cmd.current_password)) {

@@ -27,7 +27,7 @@ Result<Created> CommandHandlers::add_guardian(const CommandContext& ctx, const A
       const auto stream = streams::login(ctx.tenant, cmd.contact.email);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (!registry->state.is_free_for(guardian_id)) {
+      if (!registry->state().is_free_for(guardian_id)) {
         return make_error(refusal::kEmailTaken,
                           "another guardian uses this email address (it is their login ID)", "email");
       }
@@ -62,7 +62,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
   return with_retries([&]() -> Result<Accepted> {
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     domain::GuardianContactUpdated ev{g.id, cmd.first_name.value_or(g.first_name),
                                       cmd.last_name.value_or(g.last_name), cmd.email.value_or(g.email),
                                       cmd.phone.value_or(g.phone), g.email, {}};
@@ -78,7 +78,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
       const auto stream = streams::login(ctx.tenant, ev.email);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (!registry->state.is_free_for(g.id)) {
+      if (!registry->state().is_free_for(g.id)) {
         return make_error(refusal::kEmailTaken,
                           "another guardian uses this email address (it is their login ID)", "email");
       }
@@ -88,7 +88,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
       const auto stream = streams::login(ctx.tenant, g.email);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (registry->state.owner == g.id) {
+      if (registry->state().owner == g.id) {
         tx.append(stream, registry->expected(), domain::LoginIdReleased{g.email, g.id});
       }
     }
@@ -99,7 +99,7 @@ Result<Accepted> CommandHandlers::update_guardian_contact(const CommandContext& 
       for (const auto& to : {g.email, ev.email}) {
         if (to.empty()) continue;
         tx.send(domain::email_changed_notice(
-            message_context(ctx, ports_, tenant->state, g),
+            message_context(ctx, ports_, tenant->state(), g),
             to, g.email, ev.email));
       }
     }
@@ -113,7 +113,7 @@ Result<Accepted> CommandHandlers::set_login_allowed(const CommandContext& ctx, c
   return with_retries([&]() -> Result<Accepted> {
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     if (g.can_log_in == cmd.allowed) return Accepted{store_.head()};
     Transaction tx;
     tx.append(streams::guardian(ctx.tenant, g.id), guardian->expected(),
@@ -134,7 +134,7 @@ Result<Created> CommandHandlers::add_child(const CommandContext& ctx, const AddC
   const auto stream = streams::child(ctx.tenant, cmd.child.child_id);
   auto child = models_->load<domain::ChildState>(stream);
   if (!child) return child.error();
-  if (child->state.exists) {
+  if (child->state().exists) {
     return make_error(refusal::kChildExists, "a child with this ID number exists", "child_id");
   }
   Transaction tx;

@@ -50,8 +50,8 @@ Result<Accepted> CommandHandlers::publish_policy(const CommandContext& ctx, cons
   return with_retries([&]() -> Result<Accepted> {
     auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    auto it = tenant->state.policies.find(cmd.policy_id);
-    if (it != tenant->state.policies.end() && cmd.version <= it->second.latest_version()) {
+    auto it = tenant->state().policies.find(cmd.policy_id);
+    if (it != tenant->state().policies.end() && cmd.version <= it->second.latest_version()) {
       return make_error(refusal::kPolicyVersionExists,
                         "version " + std::to_string(cmd.version) + " is not newer than the published version " +
                             std::to_string(it->second.latest_version()),
@@ -75,12 +75,12 @@ Result<Accepted> CommandHandlers::accept_policy(const CommandContext& ctx, const
     }
     auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    auto p = tenant->state.policies.find(cmd.policy_id);
-    if (p == tenant->state.policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
-    const auto& g = session->guardian.state;
+    auto p = tenant->state().policies.find(cmd.policy_id);
+    if (p == tenant->state().policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
+    const auto& g = session->guardian.state();
     auto family = load_family(*models_, ctx.tenant, g.family_id);
     if (!family) return family.error();
-    if (family->state.accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
+    if (family->state().accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
     Transaction tx;
     tx.append(streams::family(ctx.tenant, g.family_id), family->expected(),
               domain::PolicyAccepted{g.family_id, cmd.policy_id, cmd.version, g.id});
@@ -103,11 +103,11 @@ Result<Accepted> CommandHandlers::manually_accept_policy(const CommandContext& c
   return with_retries([&]() -> Result<Accepted> {
     auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    auto p = tenant->state.policies.find(cmd.policy_id);
-    if (p == tenant->state.policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
+    auto p = tenant->state().policies.find(cmd.policy_id);
+    if (p == tenant->state().policies.end() || !p->second.versions.contains(cmd.version)) return policy_unknown();
     auto family = load_family(*models_, ctx.tenant, cmd.family_id);
     if (!family) return family.error();
-    if (family->state.accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
+    if (family->state().accepted.contains({cmd.policy_id, cmd.version})) return already_accepted();
     Transaction tx;
     tx.append(streams::family(ctx.tenant, cmd.family_id), family->expected(),
               domain::PolicyManuallyAccepted{cmd.family_id, cmd.policy_id, cmd.version, ctx.actor.id,

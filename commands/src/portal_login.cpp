@@ -16,13 +16,13 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
     auto r = with_retries([&]() -> Result<Accepted> {
       auto guardian = load_guardian(*models_, ctx.tenant, guardian_id);
       if (!guardian) return guardian.error();
-      const auto& g = guardian->state;
+      const auto& g = guardian->state();
       Transaction tx;
       if (!g.custom_login_id.empty() && domain::login_key(g.custom_login_id) != domain::login_key(g.email)) {
         const auto stream = streams::login(ctx.tenant, g.custom_login_id);
         auto registry = models_->load<domain::LoginIdState>(stream);
         if (!registry) return registry.error();
-        if (registry->state.owner == g.id) {
+        if (registry->state().owner == g.id) {
           tx.append(stream, registry->expected(), domain::LoginIdReleased{g.custom_login_id, g.id});
         }
       }
@@ -48,7 +48,7 @@ std::vector<PortalLoginResetResult> CommandHandlers::reset_portal_login(const Co
 Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx, const ClaimAccount& cmd) {
   auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
-  const auto& t = tenant->state;
+  const auto& t = tenant->state();
   // The temporary password is drawn and hashed on every path, so that a
   // rejected claim costs what an accepted one does.
   const std::string password = domain::generate_temporary_password(t.settings.password_policy, ports_.random);
@@ -62,17 +62,17 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
   return with_retries([&]() -> Result<SelfServiceDone> {
     auto child = models_->load<domain::ChildState>(child_stream);
     if (!child) return child.error();
-    if (!child->state.exists) return SelfServiceDone{0};
-    auto family = load_family(*models_, ctx.tenant, child->state.family_id);
+    if (!child->state().exists) return SelfServiceDone{0};
+    auto family = load_family(*models_, ctx.tenant, child->state().family_id);
     if (!family) return family.error();
 
     // Exact first and last name, as recorded on the contact record.
     std::optional<Loaded<domain::GuardianState>> match;
-    for (const auto& gid : family->state.guardian_ids) {
+    for (const auto& gid : family->state().guardian_ids) {
       auto g = load_guardian(*models_, ctx.tenant, gid);
       if (!g) return g.error();
-      if (g->state.first_name == cmd.first_name && g->state.last_name == cmd.last_name &&
-          (!match || g->state.reset_required)) {
+      if (g->state().first_name == cmd.first_name && g->state().last_name == cmd.last_name &&
+          (!match || g->state().reset_required)) {
         match = std::move(*g);
       }
     }
@@ -85,7 +85,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
       return SelfServiceDone{r->last_position};
     };
     if (!match) return rejected(child_stream, child->expected(), "", "name_mismatch");
-    const auto& g = match->state;
+    const auto& g = match->state();
     const auto gstream = streams::guardian(ctx.tenant, g.id);
     if (!g.reset_required) return rejected(gstream, match->expected(), g.id, "not_reset");
     if (!g.can_log_in) return rejected(gstream, match->expected(), g.id, "login_not_allowed");
@@ -96,7 +96,7 @@ Result<SelfServiceDone> CommandHandlers::claim_account(const CommandContext& ctx
       const auto stream = streams::login(ctx.tenant, login_id);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (!registry->state.is_free_for(g.id)) return rejected(gstream, match->expected(), g.id, "login_id_taken");
+      if (!registry->state().is_free_for(g.id)) return rejected(gstream, match->expected(), g.id, "login_id_taken");
       tx.append(stream, registry->expected(), domain::LoginIdReserved{login_id, g.id});
     }
     const auto now = ports_.clock.now_us();

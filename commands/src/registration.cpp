@@ -56,7 +56,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
       probe.email = g.contact.email;
       probe.first_name = g.contact.first_name;
       probe.last_name = g.contact.last_name;
-      if (auto e = check_new_password(tenant->state.settings, probe, login_id, g.password)) {
+      if (auto e = check_new_password(tenant->state().settings, probe, login_id, g.password)) {
         e->field = at + "password";
         return *e;
       }
@@ -97,7 +97,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
         const auto stream = streams::login(ctx.tenant, login_id);
         auto registry = models_->load<domain::LoginIdState>(stream);
         if (!registry) return registry.error();
-        if (!registry->state.is_free_for(gid)) {
+        if (!registry->state().is_free_for(gid)) {
           return make_error(code, "this " + std::string(code == refusal::kEmailTaken ? "email" : "login ID") +
                                       " is already in use", field);
         }
@@ -126,7 +126,7 @@ Result<Registered> CommandHandlers::register_online(const CommandContext& ctx, c
       const auto stream = streams::child(ctx.tenant, c.child_id);
       auto child = models_->load<domain::ChildState>(stream);
       if (!child) return child.error();
-      if (child->state.exists) {
+      if (child->state().exists) {
         return make_error(refusal::kChildExists, "a child with this ID number exists",
                           "children[" + std::to_string(i) + "].child_id");
       }
@@ -152,7 +152,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
   return with_retries([&]() -> Result<Accepted> {
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     if (auto e = check_may_receive_credentials(g)) return *e;
     // A used temporary password leaves no credential, but the account stays.
     if (g.has_credentials() || g.must_change_password) {
@@ -162,7 +162,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
     if (login_id.empty()) {
       return make_error(refusal::kInvalidInput, "a guardian without an email needs a login ID", "login_id");
     }
-    if (auto e = check_new_password(tenant->state.settings, g, login_id, cmd.password)) {
+    if (auto e = check_new_password(tenant->state().settings, g, login_id, cmd.password)) {
       e->field = "password";
       return *e;
     }
@@ -171,7 +171,7 @@ Result<Accepted> CommandHandlers::register_portal_account(const CommandContext& 
       const auto stream = streams::login(ctx.tenant, login_id);
       auto registry = models_->load<domain::LoginIdState>(stream);
       if (!registry) return registry.error();
-      if (!registry->state.is_free_for(g.id)) {
+      if (!registry->state().is_free_for(g.id)) {
         return make_error(refusal::kLoginIdTaken, "this login ID is already in use", "login_id");
       }
       tx.append(stream, registry->expected(), domain::LoginIdReserved{login_id, g.id});

@@ -24,14 +24,14 @@ Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx
   if (cmd.login.empty() || cmd.login.size() > domain::kMaxEmailBytes) return nothing();
   auto registry = models_->load<domain::LoginIdState>(streams::login(ctx.tenant, cmd.login));
   if (!registry) return registry.error();
-  if (registry->state.owner.empty()) return nothing();
+  if (registry->state().owner.empty()) return nothing();
 
   return with_retries([&]() -> Result<SelfServiceDone> {
-    auto guardian = load_guardian(*models_, ctx.tenant, registry->state.owner);
+    auto guardian = load_guardian(*models_, ctx.tenant, registry->state().owner);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     if (!g.can_log_in || g.reset_required || g.email.empty()) return nothing();
-    const auto& settings = tenant->state.settings;
+    const auto& settings = tenant->state().settings;
     const auto now = ports_.clock.now_us();
     const auto stream = streams::guardian(ctx.tenant, g.id);
     Transaction tx;
@@ -46,7 +46,7 @@ Result<SelfServiceDone> CommandHandlers::request_reset(const CommandContext& ctx
                 domain::ResetRequested{g.id, reset_id, "email", domain::mask_email(g.email),
                                        ports_.tokens.hash(token), expires, "self"});
       tx.send(domain::reset_link_message(
-          message_context(ctx, ports_, tenant->state, g), "email", g.email, g.login_id(), token,
+          message_context(ctx, ports_, tenant->state(), g), "email", g.email, g.login_id(), token,
           expires, reset_id));
     }
     auto r = commit(*models_, ctx, ports_, tx);
@@ -66,8 +66,8 @@ Result<StaffResetRequested> CommandHandlers::request_reset(const CommandContext&
     if (!tenant) return tenant.error();
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
-    const auto& t = tenant->state;
+    const auto& g = guardian->state();
+    const auto& t = tenant->state();
     if (auto e = check_may_receive_credentials(g)) return *e;
     if (sms) {
       if (!t.settings.sms_enabled) return make_error(refusal::kSmsDisabled, "SMS is not enabled for this tenant");
@@ -118,7 +118,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
   }
   auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
-  const auto& settings = tenant->state.settings;
+  const auto& settings = tenant->state().settings;
   const std::string token_hash = ports_.tokens.hash(cmd.token);
   const std::string answer = normalise_security_answer(cmd.security_answer);
   std::map<std::string, bool> answer_checked;  // by answer hash, across retries
@@ -130,7 +130,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
       if (guardian.error().code == refusal::kNotFound) return invalid();
       return guardian.error();
     }
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     const auto now = ports_.clock.now_us();
     const auto stream = streams::guardian(ctx.tenant, g.id);
     const domain::ResetRecord* match = nullptr;
@@ -187,7 +187,7 @@ Result<Accepted> CommandHandlers::redeem_token(const CommandContext& ctx, const 
               domain::PasswordChanged{g.id, new_hash, "reset", "", g.session_ids()});
     if (!g.email.empty()) {
       tx.send(domain::password_changed_notice(
-          message_context(ctx, ports_, tenant->state, g), g.email));
+          message_context(ctx, ports_, tenant->state(), g), g.email));
     }
     auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
@@ -199,13 +199,13 @@ Result<TemporaryPasswordSent> CommandHandlers::issue_temporary_password(
     const CommandContext& ctx, const IssueTemporaryPassword& cmd) {
   auto tenant = load_tenant(*models_, ctx.tenant);
   if (!tenant) return tenant.error();
-  const auto& t = tenant->state;
+  const auto& t = tenant->state();
   const std::string password = domain::generate_temporary_password(t.settings.password_policy, ports_.random);
   std::string password_hash;
   return with_retries([&]() -> Result<TemporaryPasswordSent> {
     auto guardian = load_guardian(*models_, ctx.tenant, cmd.guardian_id);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     if (auto e = check_may_receive_credentials(g)) return *e;
     if (g.email.empty()) return make_error(refusal::kNoEmailOnFile, "this guardian has no email address on file");
     if (password_hash.empty()) password_hash = ports_.passwords.hash(password);
@@ -231,7 +231,7 @@ Result<bool> CommandHandlers::message_still_current(const domain::OutboxMessage&
     if (guardian.error().code == refusal::kNotFound) return false;
     return guardian.error();
   }
-  return domain::still_current(guardian->state, message, now);
+  return domain::still_current(guardian->state(), message, now);
 }
 
 }  // namespace latchkey::commands

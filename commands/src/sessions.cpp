@@ -22,11 +22,11 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
   if (!tenant) return tenant.error();
   auto registry = models_->load<domain::LoginIdState>(streams::login(ctx.tenant, cmd.login));
   if (!registry) return registry.error();
-  if (registry->state.owner.empty()) {
+  if (registry->state().owner.empty()) {
     burn_password_check(cmd.password);
     return invalid_credentials();
   }
-  const auto& settings = tenant->state.settings;
+  const auto& settings = tenant->state().settings;
 
   // Verification is slow; remember answers per hash across retries.
   std::map<std::string, bool> verified;
@@ -38,9 +38,9 @@ Result<LoggedIn> CommandHandlers::log_in(const CommandContext& ctx, const LogIn&
   };
 
   return with_retries([&]() -> Result<LoggedIn> {
-    auto guardian = load_guardian(*models_, ctx.tenant, registry->state.owner);
+    auto guardian = load_guardian(*models_, ctx.tenant, registry->state().owner);
     if (!guardian) return guardian.error();
-    const auto& g = guardian->state;
+    const auto& g = guardian->state();
     const auto now = ports_.clock.now_us();
     const auto stream = streams::guardian(ctx.tenant, g.id);
     Transaction tx;
@@ -116,7 +116,7 @@ Result<Accepted> CommandHandlers::log_out(const CommandContext& ctx, const LogOu
   return with_retries([&]() -> Result<Accepted> {
     auto session = load_session_guardian(*models_, ports_, ctx.tenant, cmd.session_token);
     if (!session) return session.error();
-    const auto& g = session->guardian.state;
+    const auto& g = session->guardian.state();
     Transaction tx;
     tx.append(streams::guardian(ctx.tenant, g.id), session->guardian.expected(),
               domain::SessionEnded{g.id, session->session_id, "logout"});
@@ -130,7 +130,7 @@ Result<GuardianPrincipal> CommandHandlers::authenticate_session(std::string_view
                                                                 std::string_view token) {
   auto session = load_session_guardian(*models_, ports_, tenant, token);
   if (!session) return session.error();
-  return GuardianPrincipal{session->guardian.state.id, session->session_id, session->must_change_password};
+  return GuardianPrincipal{session->guardian.state().id, session->session_id, session->must_change_password};
 }
 
 }  // namespace latchkey::commands

@@ -13,7 +13,7 @@ Result<Accepted> CommandHandlers::create_tenant(const CommandContext& ctx, const
   return with_retries([&]() -> Result<Accepted> {
     auto tenant = models_->load<domain::TenantState>(streams::tenant(cmd.tenant_id));
     if (!tenant) return tenant.error();
-    if (tenant->state.exists) {
+    if (tenant->state().exists) {
       return make_error(refusal::kTenantExists, "a tenant with this id exists", "id");
     }
     Transaction tx;
@@ -30,7 +30,7 @@ Result<Accepted> CommandHandlers::configure_tenant(const CommandContext& ctx, co
   return with_retries([&]() -> Result<Accepted> {
     auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    domain::TenantSettings settings = tenant->state.settings;
+    domain::TenantSettings settings = tenant->state().settings;
     auto changed = domain::apply_settings_patch(settings, *cmd.patch);
     if (!changed) return changed.error();
     if (changed->empty()) return Accepted{store_.head()};  // nothing to record
@@ -53,7 +53,7 @@ Result<Accepted> CommandHandlers::add_sms_credits(const CommandContext& ctx, con
     if (!tenant) return tenant.error();
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(),
-              domain::SmsCreditsAdded{cmd.amount, tenant->state.sms_balance + cmd.amount});
+              domain::SmsCreditsAdded{cmd.amount, tenant->state().sms_balance + cmd.amount});
     auto r = commit(*models_, ctx, ports_, tx);
     if (!r) return r.error();
     return Accepted{r->last_position};
@@ -84,8 +84,8 @@ Result<Accepted> CommandHandlers::revoke_api_key(const CommandContext& ctx, cons
   return with_retries([&]() -> Result<Accepted> {
     auto tenant = load_tenant(*models_, ctx.tenant);
     if (!tenant) return tenant.error();
-    auto it = tenant->state.api_keys.find(cmd.key_id);
-    if (it == tenant->state.api_keys.end()) return not_found("API key");
+    auto it = tenant->state().api_keys.find(cmd.key_id);
+    if (it == tenant->state().api_keys.end()) return not_found("API key");
     if (it->second.revoked) return Accepted{store_.head()};  // already revoked: nothing to record
     Transaction tx;
     tx.append(streams::tenant(ctx.tenant), tenant->expected(), domain::ApiKeyRevoked{cmd.key_id});
@@ -102,9 +102,9 @@ Result<ApiKeyPrincipal> CommandHandlers::authenticate_api_key(std::string_view t
   if (!located || domain::check_tenant_id(tenant)) return invalid();
   auto state = models_->load<domain::TenantState>(streams::tenant(tenant));
   if (!state) return state.error();
-  auto it = state->state.api_keys.find(located->id);
+  auto it = state->state().api_keys.find(located->id);
   const std::string presented = ports_.tokens.hash(key);
-  if (it == state->state.api_keys.end() || it->second.revoked ||
+  if (it == state->state().api_keys.end() || it->second.revoked ||
       !domain::constant_time_equal(it->second.key_hash, presented)) {
     return invalid();
   }

@@ -31,7 +31,7 @@ eventstore::AppendRequest Transaction::build(const CommandContext& ctx, Ports& p
     eventstore::StreamWrite write{s.id, s.expected, {}};
     for (const auto& e : s.events) {
       eventstore::EventData data;
-      data.event_id = ports.random.uuid();
+      data.event_id = ports.random.uuid_v7(now);
       data.type = std::string(domain::event_type(e));
       data.schema_version = domain::kSchemaVersion;
       data.recorded_at_us = now;
@@ -81,9 +81,10 @@ Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContex
   }
   auto result = models.store().append(std::move(request));
   if (!result || result->duplicate) return result;
-  for (const auto& w : written) {
+  for (auto& w : written) {
     if (w.index >= result->stream_versions.size()) continue;
-    models.advance(w.stream, w.from, result->stream_versions[w.index], w.events, w.recorded_at_us);
+    models.advance(w.stream, w.from, result->stream_versions[w.index], std::move(w.events),
+                   w.recorded_at_us);
   }
   return result;
 }

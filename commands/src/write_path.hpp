@@ -1,7 +1,9 @@
 // How every handler reads its write models and appends its decision.
 #pragma once
 
+#include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -20,40 +22,45 @@
 
 namespace latchkey::commands {
 
+// A write model as of a stream version: a shared, immutable snapshot (the
+// cache hands the same one to every command that loads the stream until the
+// stream moves on), so a load copies nothing.
 template <class State>
-struct Loaded {
-  State state;
-  std::uint64_t version = 0;  // 0: the stream does not exist
+class Loaded {
+ public:
+  Loaded() : state_(empty()) {}
+  Loaded(std::shared_ptr<const State> state, std::uint64_t version)
+      : version(version), state_(std::move(state)) {}
+
+  const State& state() const { return *state_; }
   eventstore::ExpectedVersion expected() const { return eventstore::ExpectedVersion::exactly(version); }
+
+  std::uint64_t version = 0;  // 0: the stream does not exist
+
+ private:
+  static const std::shared_ptr<const State>& empty() {
+    static const auto state = std::make_shared<const State>();
+    return state;
+  }
+  std::shared_ptr<const State> state_;
 };
 
 Error corrupt_stream(std::string_view stream, const Error& cause);
 
-// Folds a stream into its write model (State::apply), from `from` onwards.
-template <class State>
-Result<void> catch_up(eventstore::EventStore& store, const std::string& stream, Loaded<State>& loaded) {
-  constexpr std::size_t kChunk = 512;
-  for (;;) {
-    auto events = store.read_stream(stream, loaded.version + 1, kChunk);
-    if (!events) return events.error();
-    for (const auto& recorded : *events) {
-      auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version,
-                                        recorded.data.payload);
-      if (!event) return corrupt_stream(stream, event.error());
-      loaded.state.apply(*event, recorded.data.recorded_at_us);
-      loaded.version = recorded.stream_version;
-    }
-    if (events->size() < kChunk) return {};
-  }
-}
-
 // The write models of recently used streams. Streams are append-only and a
 // write model is a pure fold of its stream, so a cached state plus the
 // events after its version is exactly the state a full read would give; a
-// load therefore reads only the stream's tail. Bounded: when a cache is full
-// an arbitrary entry is dropped (it is rebuilt from the log on next use).
+// load therefore reads only the stream's tail (and the store answers "no
+// tail" from memory for a stream it wrote recently). Bounded: when a cache is
+// full an arbitrary entry is dropped (it is rebuilt from the log on next use).
 //
-// Thread safety: load() may be called from any thread.
+// After a command's append, the events it wrote are kept with the cached
+// entry and folded in by the next load: in place when no command holds the
+// entry's snapshot any more (the usual case: the command that wrote them has
+// answered by then), else into a copy. A write model is therefore copied
+// only when two commands on one stream overlap, not on every load.
+//
+// Thread safety: load() and advance() may be called from any thread.
 class WriteModels {
  public:
   explicit WriteModels(eventstore::EventStore& store, std::size_t max_entries_per_type = 20000)
@@ -65,43 +72,89 @@ class WriteModels {
     Loaded<State> loaded;
     {
       std::lock_guard lock(cache.mutex);
-      if (auto it = cache.entries.find(stream); it != cache.entries.end()) loaded = it->second;
+      if (auto it = cache.entries.find(stream); it != cache.entries.end()) loaded = it->second.snapshot();
     }
-    const std::uint64_t cached_version = loaded.version;
-    if (auto r = catch_up(store_, stream, loaded); !r) return r.error();
-    if (loaded.version != cached_version) {
+    // The tail past the cached version, if any, folded into a copy.
+    std::shared_ptr<State> next;
+    std::uint64_t version = loaded.version;
+    constexpr std::size_t kChunk = 512;
+    for (;;) {
+      auto events = store_.read_stream(stream, version + 1, kChunk);
+      if (!events) return events.error();
+      for (const auto& recorded : *events) {
+        auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version,
+                                          recorded.data.payload);
+        if (!event) return corrupt_stream(stream, event.error());
+        if (!next) next = std::make_shared<State>(loaded.state());
+        next->apply(*event, recorded.data.recorded_at_us);
+        version = recorded.stream_version;
+      }
+      if (events->size() < kChunk) break;
+    }
+    if (!next) return loaded;
+    {
       std::lock_guard lock(cache.mutex);
       auto& slot = cache.entries[stream];
-      if (slot.version < loaded.version) slot = loaded;
+      if (!slot.state || slot.latest() < version) slot = Entry<State>{next, version, {}};
       if (cache.entries.size() > max_entries_) cache.entries.erase(cache.entries.begin());
     }
-    return loaded;
+    return Loaded<State>(std::move(next), version);
   }
 
   // After a durable append to `stream` that took it from version `from` to
-  // `to`: a cached write model still at `from` folds the events just written
-  // (decoded from the very bytes stored, with their recorded time), so the
-  // next load finds it current and reads nothing. Any other cached version
+  // `to`: a cached write model still at `from` keeps the events just written
+  // (decoded from the very bytes stored, with their recorded time) for the
+  // next load to fold, which then reads nothing. Any other cached version
   // is left alone; a later load catches it up from the log as usual.
   void advance(const std::string& stream, std::uint64_t from, std::uint64_t to,
-               const std::vector<domain::DomainEvent>& events, domain::Micros recorded_at_us) {
+               std::vector<domain::DomainEvent>&& events, domain::Micros recorded_at_us) {
     if (from == 0 || to != from + events.size()) return;
-    std::apply([&](auto&... cache) { (advance_in(cache, stream, from, to, events, recorded_at_us) || ...); },
-               caches_);
+    std::apply(
+        [&](auto&... cache) { (advance_in(cache, stream, from, events, recorded_at_us) || ...); },
+        caches_);
   }
 
   eventstore::EventStore& store() { return store_; }
 
  private:
+  template <class State>
+  struct Entry {
+    std::shared_ptr<State> state;  // never null
+    std::uint64_t version = 0;
+    // Written after `state` and not folded into it yet, with the time each
+    // was recorded: the events that take it from `version` to latest().
+    std::vector<std::pair<domain::DomainEvent, domain::Micros>> pending;
+
+    std::uint64_t latest() const { return version + pending.size(); }
+
+    // Under the cache's lock.
+    Loaded<State> snapshot() {
+      if (!pending.empty()) {
+        // No other holder (use_count() == 1) means no command can be reading
+        // it: every snapshot is taken under this lock. The fence pairs with
+        // the release of the last holder's reference.
+        if (state.use_count() == 1) {
+          std::atomic_thread_fence(std::memory_order_acquire);
+        } else {
+          state = std::make_shared<State>(*state);
+        }
+        for (const auto& [event, at] : pending) state->apply(event, at);
+        version += pending.size();
+        pending.clear();
+      }
+      return Loaded<State>(state, version);
+    }
+  };
+
   template <class Cache>
-  static bool advance_in(Cache& cache, const std::string& stream, std::uint64_t from, std::uint64_t to,
-                         const std::vector<domain::DomainEvent>& events, domain::Micros recorded_at_us) {
+  static bool advance_in(Cache& cache, const std::string& stream, std::uint64_t from,
+                         std::vector<domain::DomainEvent>& events, domain::Micros recorded_at_us) {
     std::lock_guard lock(cache.mutex);
     auto it = cache.entries.find(stream);
     if (it == cache.entries.end()) return false;
-    if (it->second.version == from) {
-      for (const auto& e : events) it->second.state.apply(e, recorded_at_us);
-      it->second.version = to;
+    auto& entry = it->second;
+    if (entry.latest() == from) {
+      for (auto& e : events) entry.pending.emplace_back(std::move(e), recorded_at_us);
     }
     return true;
   }
@@ -109,7 +162,7 @@ class WriteModels {
   template <class State>
   struct Cache {
     std::mutex mutex;
-    std::unordered_map<std::string, Loaded<State>> entries;
+    std::unordered_map<std::string, Entry<State>> entries;
   };
 
   eventstore::EventStore& store_;

@@ -221,14 +221,31 @@ std::string Random::token(std::size_t bytes) {
   return base64url_encode({p, bytes});
 }
 
-std::string Random::uuid() {
-  std::array<std::uint8_t, 16> b{};
-  fill(b);
-  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);
+namespace {
+
+std::string uuid_text(std::array<std::uint8_t, 16>& b, int version) {
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | (version << 4));
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
   std::string hex = hex_encode(b);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+}  // namespace
+
+std::string Random::uuid() {
+  std::array<std::uint8_t, 16> b{};
+  fill(b);
+  return uuid_text(b, 4);
+}
+
+std::string Random::uuid_v7(Micros now) {
+  std::array<std::uint8_t, 16> b{};
+  fill(b);
+  // 48 bits of milliseconds (until the year 10889); a clock before 1970 is 0.
+  const auto ms = static_cast<std::uint64_t>(now > 0 ? now / 1000 : 0);
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  return uuid_text(b, 7);
 }
 
 std::uint32_t Random::below(std::uint32_t bound) {

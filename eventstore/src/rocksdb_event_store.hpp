@@ -166,6 +166,9 @@ class RocksDbEventStore final : public EventStore {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   static constexpr std::size_t kMaxCachedStreams = 1u << 18;
+  // read_stream looks up at most this many versions one by one when the
+  // cache knows the stream's last version; a longer tail takes an iterator.
+  static constexpr std::uint64_t kPointReadVersions = 16;
   std::optional<std::uint64_t> cached_version(std::string_view stream_id) const;
   mutable std::mutex version_mu_;
   std::unordered_map<std::string, std::uint64_t, StreamIdHash, std::equal_to<>> version_cache_;

@@ -1,10 +1,14 @@
 // The write-model cache: after a commit, a cached model moves forward by the
 // events just written (WriteModels::advance) instead of reading them back.
 // Whatever the cache went through, a load must equal a fresh fold of the
-// stream from the log.
+// stream from the log, and a snapshot a command holds never changes under it.
 #include "write_path.hpp"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 #include "latchkey/domain/streams.hpp"
@@ -40,7 +44,7 @@ struct Scene {
     auto loaded = models.load<domain::GuardianState>(stream);
     ASSERT_TRUE(loaded.ok());
     EXPECT_EQ(loaded->version, (*h.store->read_last(stream))->stream_version);
-    EXPECT_TRUE(loaded->state == h.guardian_state(guardian_id));
+    EXPECT_TRUE(loaded->state() == h.guardian_state(guardian_id));
   }
 };
 
@@ -106,6 +110,81 @@ TEST(WriteModels, AStaleDecisionIsRefusedAndTheCacheStaysTrue) {
   EXPECT_EQ(r.error().code, eventstore::kWrongExpectedVersion);
   s.expect_current(mine);
   s.expect_current(theirs);
+}
+
+TEST(WriteModels, AHeldSnapshotDoesNotChangeWhenTheStreamMovesOn) {
+  Scene s;
+  WriteModels models(*s.h.store);
+  auto events = history(s.guardian_id);
+  ASSERT_TRUE(s.decide(models, events[0]).ok());
+  auto held = models.load<domain::GuardianState>(s.stream);
+  ASSERT_TRUE(held.ok());
+  const domain::GuardianState before = held->state();
+  const std::uint64_t version = held->version;
+
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    s.h.clock.advance_seconds(61);
+    ASSERT_TRUE(s.decide(models, events[i]).ok());
+    s.expect_current(models);
+    EXPECT_TRUE(held->state() == before) << "after event " << i;
+    EXPECT_EQ(held->version, version);
+  }
+}
+
+TEST(WriteModels, ACommitNobodyElseHoldsIsFoldedIntoTheCachedModelWithoutACopy) {
+  Scene s;
+  WriteModels models(*s.h.store);
+  auto events = history(s.guardian_id);
+  ASSERT_TRUE(s.decide(models, events[0]).ok());
+  const domain::GuardianState* cached = nullptr;
+  {
+    auto loaded = models.load<domain::GuardianState>(s.stream);
+    ASSERT_TRUE(loaded.ok());
+    cached = &loaded->state();
+  }
+  for (std::size_t i = 1; i < events.size(); ++i) {
+    s.h.clock.advance_seconds(61);
+    ASSERT_TRUE(s.decide(models, events[i]).ok());
+    auto loaded = models.load<domain::GuardianState>(s.stream);
+    ASSERT_TRUE(loaded.ok());
+    EXPECT_EQ(&loaded->state(), cached) << "event " << i << " was folded into a copy";
+    EXPECT_TRUE(loaded->state() == s.h.guardian_state(s.guardian_id));
+  }
+}
+
+TEST(WriteModels, ConcurrentCommandsOnOneStreamKeepEverySnapshotAndTheCacheTrue) {
+  Scene s;
+  WriteModels models(*s.h.store);
+  constexpr int kThreads = 4;
+  constexpr int kDecisionsPerThread = 40;
+  const std::uint64_t start = (*s.h.store->read_last(s.stream))->stream_version;
+  const CommandContext staff = s.h.staff();
+  std::atomic<int> changed_under_a_holder{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kDecisionsPerThread; ++i) {
+        for (;;) {
+          auto loaded = models.load<domain::GuardianState>(s.stream);
+          if (!loaded) return;
+          const domain::GuardianState before = loaded->state();
+          Transaction tx;
+          tx.append(s.stream, loaded->expected(),
+                    domain::LoginFailed{s.guardian_id, "wrong_password", t * 1000 + i});
+          auto r = commit(models, staff, s.ports, tx);
+          if (!(loaded->state() == before)) ++changed_under_a_holder;
+          if (r.ok()) break;
+          if (r.error().code != eventstore::kWrongExpectedVersion) return;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(changed_under_a_holder.load(), 0);
+  s.expect_current(models);
+  auto loaded = models.load<domain::GuardianState>(s.stream);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->version, start + kThreads * kDecisionsPerThread);
 }
 
 }  // namespace

@@ -229,6 +229,43 @@ TEST_F(EventStoreTest, ReadStreamPagesFromAVersion) {
   EXPECT_EQ(s->size(), 5u);
 }
 
+// A stream the store has just written is read by point lookups of its last
+// versions (the store knows where it ends); after a reopen, by an iterator.
+// Both give the same pages, whatever the start and the page size.
+TEST_F(EventStoreTest, ReadStreamAnswersTheSameBeforeAndAfterAReopen) {
+  constexpr std::uint64_t kEvents = 40;  // longer than the point-lookup reach
+  for (std::uint64_t i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::exactly(i), {make_event()})).ok());
+    ASSERT_TRUE(store_->append(one_stream("s2", ExpectedVersion::any(), {make_event()})).ok());
+  }
+  auto pages = [&] {
+    std::vector<std::vector<std::uint64_t>> out;
+    for (std::uint64_t from : {0u, 1u, 17u, 24u, 25u, 39u, 40u, 41u, 90u}) {
+      for (std::size_t max : {0u, 1u, 3u, 16u, 100u}) {
+        auto page = store_->read_stream("s", from, max);
+        EXPECT_TRUE(page.ok());
+        std::vector<std::uint64_t> got;
+        for (const auto& e : *page) {
+          EXPECT_EQ(e.stream_id, "s");
+          EXPECT_EQ(e.position, 2 * e.stream_version - 1);
+          got.push_back(e.stream_version);
+        }
+        const std::uint64_t first = std::max<std::uint64_t>(from, 1);
+        const std::uint64_t expected =
+            first > kEvents ? 0 : std::min<std::uint64_t>(kEvents - first + 1, max);
+        EXPECT_EQ(got.size(), expected) << "from " << from << " max " << max;
+        for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], first + i);
+        out.push_back(got);
+      }
+    }
+    return out;
+  };
+  auto written = pages();
+  store_.reset();
+  store_ = open_store(dir_.str("db"));
+  EXPECT_EQ(pages(), written);
+}
+
 TEST_F(EventStoreTest, OutboxEntriesAreWrittenWithTheEventsAndCanBeDeleted) {
   AppendRequest r = one_stream("g", ExpectedVersion::any(), {make_event()});
   r.outbox.push_back({"msg-b", "second"});
