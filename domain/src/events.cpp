@@ -8,10 +8,11 @@
 
 namespace latchkey::domain {
 
-// Each payload type: nlohmann's strict encoding and the flat fast path.
-#define LATCHKEY_EVENT_JSON(Type, ...) \
+// Each payload type: nlohmann's strict encoding and the flat fast paths.
+#define LATCHKEY_EVENT_JSON(Type, ...)    \
   LATCHKEY_JSON_STRICT(Type, __VA_ARGS__) \
-  LATCHKEY_JSON_FLAT(Type, __VA_ARGS__)
+  LATCHKEY_JSON_FLAT(Type, __VA_ARGS__)   \
+  LATCHKEY_JSON_FLAT_OUT(Type, __VA_ARGS__)
 
 LATCHKEY_EVENT_JSON(PlatformKeyIssued, key_id, key_hash)
 LATCHKEY_EVENT_JSON(TenantCreated, tenant_id, name, settings)
@@ -107,6 +108,17 @@ std::string_view event_type(const DomainEvent& event) {
 }
 
 std::string encode_payload(const DomainEvent& event) {
+  return std::visit(
+      [](const auto& e) {
+        std::string out;
+        out.reserve(256);
+        if (flat_to_json(out, e)) return out;
+        return nlohmann::json(e).dump();
+      },
+      event);
+}
+
+std::string encode_payload_reference(const DomainEvent& event) {
   return std::visit([](const auto& e) { return nlohmann::json(e).dump(); }, event);
 }
 

@@ -1,4 +1,4 @@
-// A reader for the one shape of JSON the log holds: what nlohmann's dump()
+// A reader (and a writer) for the one shape of JSON the log holds: what nlohmann's dump()
 // writes for a flat event payload — one object, no whitespace, fields that
 // are strings, 64-bit integers, booleans or arrays of strings.
 //
@@ -12,13 +12,47 @@
 // the same answers.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <concepts>
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 namespace latchkey::domain::flat {
+
+// The length of the multi-byte UTF-8 sequence at p as RFC 3629 allows it (no
+// overlong forms, no surrogates, nothing past U+10FFFF; what nlohmann
+// accepts), 0 if there is none.
+inline int utf8_length(const char* p, const char* end) {
+  const auto b0 = static_cast<unsigned char>(*p);
+  int length = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (end - p < length) return 0;
+  const auto b1 = static_cast<unsigned char>(p[1]);
+  if (b1 < lo || b1 > hi) return 0;
+  for (int i = 2; i < length; ++i) {
+    const auto b = static_cast<unsigned char>(p[i]);
+    if (b < 0x80 || b > 0xBF) return 0;
+  }
+  return length;
+}
 
 class Reader {
  public:
@@ -136,41 +170,133 @@ class Reader {
     return true;
   }
 
-  // One multi-byte UTF-8 sequence at p_, as RFC 3629 allows it (no overlong
-  // forms, no surrogates, nothing past U+10FFFF) — what nlohmann accepts.
+  // One multi-byte UTF-8 sequence at p_ (see utf8_length).
   bool utf8_sequence() {
-    const auto b0 = static_cast<unsigned char>(*p_);
-    int length = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      length = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      length = 3;
-      if (b0 == 0xE0) lo = 0xA0;
-      if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      length = 4;
-      if (b0 == 0xF0) lo = 0x90;
-      if (b0 == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (end_ - p_ < length) return false;
-    const auto b1 = static_cast<unsigned char>(p_[1]);
-    if (b1 < lo || b1 > hi) return false;
-    for (int i = 2; i < length; ++i) {
-      const auto b = static_cast<unsigned char>(p_[i]);
-      if (b < 0x80 || b > 0xBF) return false;
-    }
+    const int length = utf8_length(p_, end_);
     p_ += length;
-    return true;
+    return length != 0;
   }
 
   const char* p_;
   const char* end_;
 };
 
+// The writing side: what nlohmann's dump() writes for the same subset, byte
+// for byte (keys in std::map order, strings escaped as its serializer
+// escapes them, no whitespace), so that a payload written here is the one
+// nlohmann would have written. Declines (returns false) on a nested object
+// and on a string that is not UTF-8, which the caller leaves to nlohmann.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  bool write(const std::string& s) {
+    out_ += '"';
+    const char* run = s.data();  // bytes copied as they are
+    const char* const end = s.data() + s.size();
+    for (const char* p = run; p != end;) {
+      const auto c = static_cast<unsigned char>(*p);
+      if (c >= 0x80) {
+        const int length = utf8_length(p, end);
+        if (length == 0) return false;
+        p += length;
+        continue;
+      }
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        ++p;
+        continue;
+      }
+      out_.append(run, static_cast<std::size_t>(p - run));
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+          out_.append(escape, sizeof escape);
+        }
+      }
+      run = ++p;
+    }
+    out_.append(run, static_cast<std::size_t>(end - run));
+    out_ += '"';
+    return true;
+  }
+
+  template <std::integral T>
+  bool write(const T& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+      out_ += v ? "true" : "false";
+    } else {
+      out_ += std::to_string(v);
+    }
+    return true;
+  }
+
+  bool write(const std::vector<std::string>& v) {
+    out_ += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out_ += ',';
+      if (!write(v[i])) return false;
+    }
+    out_ += ']';
+    return true;
+  }
+
+  // Any other field type (nested objects): declined.
+  template <class T>
+  bool write(const T&) {
+    return false;
+  }
+
+  void raw(std::string_view text) { out_ += text; }
+
+ private:
+  std::string& out_;
+};
+
+// The order in which nlohmann's object (a std::map) writes these keys.
+template <std::size_t N>
+std::array<std::size_t, N> key_order(const char* const (&names)[N]) {
+  std::array<std::size_t, N> order;
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return std::string_view(names[a]) < std::string_view(names[b]); });
+  return order;
+}
+
 }  // namespace latchkey::domain::flat
+
+// Defines `bool flat_to_json(std::string&, const Type&)`: appends the
+// object as nlohmann's dump() writes it, or declines (false; `out` is then
+// to be discarded) when a field is outside the flat subset.
+#define LATCHKEY_FLAT_NAME(field) #field,
+#define LATCHKEY_FLAT_WRITE(field) \
+  [](::latchkey::domain::flat::Writer& writer, const auto& in) { return writer.write(in.field); },
+#define LATCHKEY_JSON_FLAT_OUT(Type, ...)                                                          \
+  bool flat_to_json(std::string& out, const Type& in) {                                            \
+    using Field = bool (*)(::latchkey::domain::flat::Writer&, const Type&);                        \
+    static constexpr const char* names[] = {                                                       \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(LATCHKEY_FLAT_NAME, __VA_ARGS__))};               \
+    static constexpr Field fields[] = {                                                            \
+        NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(LATCHKEY_FLAT_WRITE, __VA_ARGS__))};              \
+    static const auto order = ::latchkey::domain::flat::key_order(names);                          \
+    ::latchkey::domain::flat::Writer writer(out);                                                  \
+    writer.raw("{");                                                                               \
+    for (std::size_t i = 0; i < order.size(); ++i) {                                               \
+      writer.raw(i == 0 ? "\"" : ",\"");                                                           \
+      writer.raw(names[order[i]]);                                                                 \
+      writer.raw("\":");                                                                           \
+      if (!fields[order[i]](writer, in)) return false;                                             \
+    }                                                                                              \
+    writer.raw("}");                                                                               \
+    return true;                                                                                   \
+  }
 
 // Defines `bool flat_from_json(std::string_view, Type&)`: true when the text
 // is a flat object with exactly these fields, each once, read into `Type`.

@@ -172,6 +172,46 @@ TEST(EventDecoding, TheFastPathAnswersAsTheReferenceOnEveryType) {
   }
 }
 
+// The fast writer writes what nlohmann writes, byte for byte: every type with
+// every field set, and strings with every escape nlohmann makes.
+TEST(EventEncoding, TheFastWriterWritesWhatTheReferenceWrites) {
+  for (const auto& sample : one_of_each()) {
+    const auto type = event_type(sample);
+    SCOPED_TRACE(std::string(type));
+    auto json = nlohmann::json::parse(encode_payload(sample));
+    fill(json, "");
+    auto filled = decode_event(type, kSchemaVersion, json.dump());
+    ASSERT_TRUE(filled.ok()) << filled.error().message;
+    EXPECT_EQ(encode_payload(sample), encode_payload_reference(sample));
+    EXPECT_EQ(encode_payload(*filled), encode_payload_reference(*filled));
+    EXPECT_EQ(encode_payload(*filled), json.dump());
+  }
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii += static_cast<char>(c);
+  const std::string texts[] = {
+      "", every_ascii, "Jos\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac", "quote\" back\\ slash/",
+      std::string("nul\0inside", 10), "\x7f\x1f\x01",
+  };
+  for (const auto& text : texts) {
+    const DomainEvent events[] = {
+        SessionEnded{text, "s", text},
+        LoginPermissionChanged{"g", true, {text, "b", text}},
+        LoginFailed{text, "r", -9'223'372'036'854'775'807 - 1},
+        AccountLockedOut{"g", 9'223'372'036'854'775'807, 0},
+    };
+    for (const auto& e : events) EXPECT_EQ(encode_payload(e), encode_payload_reference(e)) << text;
+  }
+}
+
+// A string that is not UTF-8 is refused as nlohmann refuses it.
+TEST(EventEncoding, AStringThatIsNotUtf8IsRefusedAsTheReferenceRefusesIt) {
+  for (const std::string bad : {"\xc3\x28", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xff"}) {
+    const DomainEvent e = SessionEnded{"g", "s", "ok then " + bad};
+    EXPECT_THROW(encode_payload_reference(e), nlohmann::json::type_error);
+    EXPECT_THROW(encode_payload(e), nlohmann::json::type_error);
+  }
+}
+
 TEST(EventDecoding, TheFastPathAnswersAsTheReferenceOnTheEdgesOfItsSubset) {
   // SessionEnded: guardian_id, session_id, reason (strings).
   // LoginFailed: guardian_id, reason (strings), failed_count (int64).

@@ -1,8 +1,9 @@
 // libFuzzer: event decoding. The bytes are a stored record (as the store
 // decodes it from RocksDB) and, split at the first NUL, an event type and a
 // payload for the domain's decoder. Neither may crash, hang or leak; what
-// decodes must encode back to something that decodes the same; and the
-// decoder's fast path must answer as the nlohmann reference does.
+// decodes must encode back to something that decodes the same; the
+// decoder's fast path must answer as the nlohmann reference does; and the
+// encoder's fast writer must write what nlohmann writes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -27,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (event.ok()) {
     const std::string encoded = latchkey::domain::encode_payload(*event);
+    if (encoded != latchkey::domain::encode_payload_reference(*event)) __builtin_trap();
     auto again = latchkey::domain::decode_event(type, latchkey::domain::kSchemaVersion, encoded);
     if (!again.ok() || latchkey::domain::encode_payload(*again) != encoded) __builtin_trap();
   }

@@ -302,7 +302,12 @@ using DomainEvent = std::variant<
 inline constexpr std::uint32_t kSchemaVersion = 1;
 
 std::string_view event_type(const DomainEvent& event);
-std::string encode_payload(const DomainEvent& event);  // compact JSON
+// Compact JSON, byte for byte what nlohmann's dump() writes (keys sorted):
+// flat payloads by a writer of their own, the others by nlohmann. Throws
+// nlohmann's type_error for a string that is not UTF-8.
+std::string encode_payload(const DomainEvent& event);
+// nlohmann alone: the reference the fast writer is held to (tests).
+std::string encode_payload_reference(const DomainEvent& event);
 
 // Decodes a stored payload. Refuses (code "malformed_event") an unknown type,
 // an unknown schema version, a payload that is not valid JSON, a missing or
