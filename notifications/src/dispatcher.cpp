@@ -39,10 +39,10 @@ Dispatcher::~Dispatcher() { stop(); }
 eventstore::EventData Dispatcher::event(const domain::OutboxMessage& m, const std::string& type,
                                         std::string payload) {
   eventstore::EventData e;
-  e.event_id = random_.uuid();
+  e.recorded_at_us = clock_.now_us();
+  e.event_id = random_.uuid_v7(e.recorded_at_us);
   e.type = type;
   e.schema_version = domain::kSchemaVersion;
-  e.recorded_at_us = clock_.now_us();
   e.tenant = m.tenant;
   e.actor = {"system", "dispatcher", "Message dispatcher"};
   e.correlation_id = m.id;

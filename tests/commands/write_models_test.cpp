@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "support/event_ids.hpp"
 #include "latchkey/domain/streams.hpp"
 
 namespace latchkey::commands {
@@ -76,6 +77,19 @@ TEST(WriteModels, ACachedModelMovesForwardWithItsOwnCommitsAndEqualsTheLog) {
     auto r = s.decide(models, event);
     ASSERT_TRUE(r.ok()) << r.error().message;
     s.expect_current(models);
+  }
+}
+
+TEST(WriteModels, ACommitMintsTimeOrderedEventIds) {
+  Scene s;
+  WriteModels models(*s.h.store);
+  for (auto& event : history(s.guardian_id)) {
+    s.h.clock.advance_seconds(61);
+    ASSERT_TRUE(s.decide(models, event).ok());
+    const auto last = *s.h.store->read_last(s.stream);
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->data.event_id.substr(0, 15), testing::uuid_v7_prefix(last->data.recorded_at_us));
+    EXPECT_EQ(last->data.recorded_at_us, s.h.clock.now_us());
   }
 }
 

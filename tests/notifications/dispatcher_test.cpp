@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../commands/harness.hpp"
+#include "support/event_ids.hpp"
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/notifications/dispatcher.hpp"
 #include "latchkey/notifications/transports.hpp"
@@ -229,7 +230,10 @@ TEST(Dispatcher, APageGoesToATransportAsOneBatchRecordedBeforeTheNextBatch) {
   // Each outcome is recorded once, in the notifications stream, after the resets.
   const auto recorded = f.h.events_since(after_resets);
   ASSERT_EQ(recorded.size(), 5u);
-  for (const auto& e : recorded) EXPECT_EQ(e.data.type, "NotificationSent");
+  for (const auto& e : recorded) {
+    EXPECT_EQ(e.data.type, "NotificationSent");
+    EXPECT_EQ(e.data.event_id.substr(0, 15), testing::uuid_v7_prefix(e.data.recorded_at_us)) << "time-ordered ids";
+  }
   EXPECT_EQ(recorded[0].stream_id, "notifications:" + f.h.tenant_id);
   EXPECT_EQ(d.delivered(), 5u);
 
