@@ -2,19 +2,32 @@
 
 #include <map>
 
+#include "flat_json.hpp"
 #include "latchkey/domain/json_fields.hpp"
 #include "latchkey/domain/validation.hpp"
 
 namespace latchkey::domain {
 
+// Every reset link and notice is encoded once (into the outbox) and decoded
+// once (by the dispatcher): like event payloads, through the flat writer and
+// reader when the message fits their subset, byte for byte what nlohmann
+// writes and reads (tests/domain/messages_test.cpp holds them to it).
 LATCHKEY_JSON_STRICT(OutboxMessage, id, tenant, sender_name, guardian_id, channel, kind, to, subject, body,
                      credential_ref, created_at_us, expires_at_us)
+LATCHKEY_JSON_FLAT(OutboxMessage, id, tenant, sender_name, guardian_id, channel, kind, to, subject, body,
+                   credential_ref, created_at_us, expires_at_us)
+LATCHKEY_JSON_FLAT_OUT(OutboxMessage, id, tenant, sender_name, guardian_id, channel, kind, to, subject, body,
+                       credential_ref, created_at_us, expires_at_us)
 
 std::string encode_outbox_message(const OutboxMessage& message) {
+  std::string out;
+  out.reserve(256 + message.body.size());
+  if (flat_to_json(out, message)) return out;
   return nlohmann::json(message).dump();
 }
 
 Result<OutboxMessage> decode_outbox_message(std::string_view text) {
+  if (OutboxMessage message; flat_from_json(text, message)) return message;
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (json.is_discarded()) return make_error("malformed_message", "outbox entry is not valid JSON");
   if (!only_int64_numbers(json)) return make_error("malformed_message", "outbox entry holds a number out of range");

@@ -1,6 +1,9 @@
 // Outbox messages: what the guardian receives (SPEC §7).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "latchkey/domain/messages.hpp"
@@ -68,6 +71,84 @@ TEST(Messages, RoundTripAndStrictDecoding) {
   EXPECT_EQ(*back, m);
   EXPECT_FALSE(decode_outbox_message("{").ok());
   EXPECT_FALSE(decode_outbox_message(R"({"id":"m1"})").ok());
+}
+
+// The outbox is written by a writer of its own and read by a reader of its
+// own (the flat fast paths); both must answer exactly as nlohmann does.
+nlohmann::json reference_json(const OutboxMessage& m) {
+  return {{"id", m.id},
+          {"tenant", m.tenant},
+          {"sender_name", m.sender_name},
+          {"guardian_id", m.guardian_id},
+          {"channel", m.channel},
+          {"kind", m.kind},
+          {"to", m.to},
+          {"subject", m.subject},
+          {"body", m.body},
+          {"credential_ref", m.credential_ref},
+          {"created_at_us", m.created_at_us},
+          {"expires_at_us", m.expires_at_us}};
+}
+
+TEST(Messages, TheOutboxIsWrittenAndReadAsNlohmannWritesAndReadsIt) {
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii += static_cast<char>(c);
+  const std::string texts[] = {
+      "", every_ascii, "Jos\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac", "quote\" back\\ slash/",
+      std::string("nul\0inside", 10), "\x7f\x1f\x01", std::string(5000, 'b'),
+  };
+  auto ctx = context();
+  for (const auto& text : texts) {
+    SCOPED_TRACE(nlohmann::json(text).dump());
+    auto m = reset_link_message(ctx, "email", "ana@example.com", "ana", kToken, 1'000'000'000 + 1800 * kMicrosPerSecond);
+    m.body = text + m.body;
+    m.sender_name = text;
+    m.subject = text;
+    for (const auto at : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{999'999'999'999'999'999},
+                          std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min()}) {
+      m.expires_at_us = at;
+      const auto reference = reference_json(m).dump();
+      EXPECT_EQ(encode_outbox_message(m), reference);
+      auto back = decode_outbox_message(reference);
+      ASSERT_TRUE(back.ok()) << back.error().message;
+      EXPECT_EQ(*back, m);
+      // Keys in another order and whitespace: the reader declines, nlohmann reads it.
+      auto spaced = decode_outbox_message(reference_json(m).dump(1));
+      ASSERT_TRUE(spaced.ok());
+      EXPECT_EQ(*spaced, m);
+    }
+  }
+}
+
+TEST(Messages, AnOutboxEntryTheReferenceRefusesIsRefused) {
+  const auto good = reference_json(password_changed_notice(context(), "ana@example.com"));
+  auto with = [&](const char* key, nlohmann::json value) {
+    auto j = good;
+    j[key] = std::move(value);
+    return j.dump();
+  };
+  auto without = [&](const char* key) {
+    auto j = good;
+    j.erase(key);
+    return j.dump();
+  };
+  const std::string refused[] = {
+      with("created_at_us", 1.5),
+      with("created_at_us", "1"),
+      with("body", 7),
+      with("extra", "field"),
+      without("credential_ref"),
+      good.dump() + "x",
+      "{\"id\":\"m\",\"id\":\"m\"}",
+      "[]",
+      "",
+      R"({"id":"m","created_at_us":1e300})",
+      R"({"id":"m","created_at_us":99999999999999999999})",
+  };
+  for (const auto& text : refused) EXPECT_FALSE(decode_outbox_message(text).ok()) << text;
+  auto bad_utf8 = good.dump();
+  bad_utf8.replace(bad_utf8.find("ana"), 3, "\xc3\x28" "a");
+  EXPECT_FALSE(decode_outbox_message(bad_utf8).ok());
 }
 
 TEST(Messages, Durations) {
