@@ -251,9 +251,13 @@ Result<void> RocksDbEventStore::for_each_event(std::uint64_t from_position,
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  ro.readahead_size = 2u << 20;
-  ro.fill_cache = false;
-  ro.async_io = true;
+  if (to - from + 1 >= kScanAtLeast) {
+    // A long stretch (a rebuild, a replay): read ahead in large reads and
+    // leave the block cache to the point reads.
+    ro.readahead_size = 2u << 20;
+    ro.fill_cache = false;
+    ro.async_io = true;
+  }
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kEvents)));
   std::uint64_t expected = from;
   RecordedEvent event;

@@ -266,6 +266,46 @@ TEST_F(EventStoreTest, ReadStreamAnswersTheSameBeforeAndAfterAReopen) {
   EXPECT_EQ(pages(), written);
 }
 
+// Long stretches are read ahead past the block cache, short ones through it
+// (kScanAtLeast): both answer the same, from the memtable and from files.
+TEST_F(EventStoreTest, ShortAndLongStretchesOfTheLogReadTheSame) {
+  constexpr std::uint64_t kEvents = 2500;  // past the read-ahead threshold (1024)
+  for (std::uint64_t i = 0; i < kEvents; i += 100) {
+    std::vector<EventData> events;
+    for (int k = 0; k < 100; ++k) events.push_back(make_event("GuardianAdded", R"({"n":)" + std::to_string(i + k) + "}"));
+    ASSERT_TRUE(store_->append(one_stream("s" + std::to_string(i % 7), ExpectedVersion::any(), std::move(events))).ok());
+  }
+  auto read = [&](std::uint64_t from, std::uint64_t to) {
+    std::vector<std::string> out;
+    auto r = store_->for_each_event(from, to, [&](const RecordedEvent& e) {
+      out.push_back(std::to_string(e.position) + " " + e.stream_id + " " + e.data.payload);
+      return true;
+    });
+    EXPECT_TRUE(r.ok());
+    return out;
+  };
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "written" : "reopened");
+    const auto whole = read(1, kEvents);  // read ahead
+    ASSERT_EQ(whole.size(), kEvents);
+    std::vector<std::string> pieces;
+    for (std::uint64_t from = 1; from <= kEvents; from += 97) {  // through the cache
+      auto piece = read(from, std::min(kEvents, from + 96));
+      pieces.insert(pieces.end(), piece.begin(), piece.end());
+    }
+    EXPECT_EQ(pieces, whole);
+    for (std::uint64_t p : {1u, 2u, 1024u, 1025u, 2499u, 2500u}) {
+      auto one = store_->read_all(p, 1);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ(one->size(), 1u);
+      EXPECT_EQ(std::to_string(p) + " " + one->front().stream_id + " " + one->front().data.payload, whole[p - 1]);
+    }
+    EXPECT_EQ(read(1000, 2100), std::vector<std::string>(whole.begin() + 999, whole.begin() + 2100));
+    store_.reset();
+    store_ = open_store(dir_.str("db"));
+  }
+}
+
 TEST_F(EventStoreTest, OutboxEntriesAreWrittenWithTheEventsAndCanBeDeleted) {
   AppendRequest r = one_stream("g", ExpectedVersion::any(), {make_event()});
   r.outbox.push_back({"msg-b", "second"});
