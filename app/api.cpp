@@ -1,6 +1,7 @@
 // The plumbing of the API: routing, authentication, roles and tenants,
 // idempotency, rate limits, worker pools, metrics and the access log. The
 // routes themselves are in routes.cpp.
+#include <pthread.h>
 #include "api.hpp"
 
 #include <spdlog/spdlog.h>
@@ -26,7 +27,11 @@ namespace latchkey::app {
 class DelayedAnswers {
  public:
   using Clock = std::chrono::steady_clock;
-  DelayedAnswers() : thread_([this] { run(); }) {}
+  DelayedAnswers()
+      : thread_([this] {
+          pthread_setname_np(pthread_self(), "lk-delayed");
+          run();
+        }) {}
   ~DelayedAnswers() {
     {
       std::lock_guard lock(mutex_);

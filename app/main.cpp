@@ -2,6 +2,7 @@
 // store and the read models, makes sure the platform and token keys exist,
 // wires the command handlers, the read side, the outbox dispatcher and the
 // HTTP API together, and serves until SIGTERM.
+#include <pthread.h>
 #include <sodium.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -224,6 +225,7 @@ int main(int argc, char** argv) {
   // Serve at once (health checks answer); ready once the read models have
   // caught up with the log as it was at start.
   std::thread boot([&] {
+    pthread_setname_np(pthread_self(), "lk-boot");
     const auto head = log.head();
     auto caught_up = runner.catch_up(head);
     if (!caught_up.ok()) spdlog::error("read models failed to catch up: {}", caught_up.error().message);

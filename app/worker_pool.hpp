@@ -4,6 +4,7 @@
 // answer 503 with Retry-After instead of queueing without bound.
 #pragma once
 
+#include <pthread.h>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -19,7 +20,12 @@ class WorkerPool {
  public:
   WorkerPool(std::string name, std::size_t threads, std::size_t queue_limit)
       : name_(std::move(name)), queue_limit_(queue_limit), thread_count_(threads) {
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), ("lk-" + name_).substr(0, 15).c_str());  // lk-hash, lk-command
+        work();
+      });
+    }
   }
   ~WorkerPool() { stop(); }
   WorkerPool(const WorkerPool&) = delete;

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "prepared_wal.hpp"
 
 #include <fcntl.h>
@@ -48,7 +49,10 @@ rocksdb::IOStatus PreparedWalFileSystem::start() {
   }
   std::lock_guard lock(mu_);
   ready_ = true;
-  preparer_ = std::thread([this] { preparer_loop(); });
+  preparer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lk-wal-prepare");
+    preparer_loop();
+  });
   return rocksdb::IOStatus::OK();
 }
 

@@ -1,5 +1,6 @@
 // Opening, reading and verifying the RocksDB event store. The append pipeline
 // is in rocksdb_append.cpp.
+#include <pthread.h>
 #include "rocksdb_event_store.hpp"
 
 #include <rocksdb/cache.h>
@@ -151,7 +152,10 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
     wo.sync = true;
     s = store->db_->Put(wo, store->cf(kMeta), "format", std::to_string(codec::kFormat));
     if (!s.ok()) return storage_error(s, "cannot write the store's format marker");
-    store->syncer_ = std::thread([p = store.get()] { p->syncer_loop(); });
+    store->syncer_ = std::thread([p = store.get()] {
+      pthread_setname_np(pthread_self(), "lk-log-syncer");
+      p->syncer_loop();
+    });
   }
   return std::unique_ptr<EventStore>(std::move(store));
 }

@@ -8,6 +8,7 @@
 // send. Deadlines are a time stamp per connection, checked by one sweep timer
 // per thread, instead of a timer armed and cancelled around every read and
 // write.
+#include <pthread.h>
 #include "latchkey/http/server.hpp"
 
 #include <boost/asio.hpp>
@@ -381,7 +382,12 @@ class BeastServer final : public Server {
       workers_[i]->ioc.run();
       t_worker = nullptr;
     };
-    for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back(serve, i);
+    for (std::size_t i = 1; i < workers_.size(); ++i) {
+      threads.emplace_back([serve, i] {
+        pthread_setname_np(pthread_self(), "lk-io");  // as top -H and perf show it
+        serve(i);
+      });
+    }
     serve(0);
     for (auto& t : threads) t.join();
   }

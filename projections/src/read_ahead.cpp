@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "read_ahead.hpp"
 
 #include <string>
@@ -9,7 +10,10 @@ ReadAhead::ReadAhead(eventstore::EventStore& store, std::uint64_t from, std::uin
     chunks_.push_back(std::make_unique<Chunk>());
     free_.push_back(chunks_.back().get());
   }
-  thread_ = std::thread([this, &store, from, to] { run(store, from, to); });
+  thread_ = std::thread([this, &store, from, to] {
+    pthread_setname_np(pthread_self(), "lk-read-ahead");
+    run(store, from, to);
+  });
 }
 
 ReadAhead::~ReadAhead() {

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "latchkey/projections/runner.hpp"
 
 #include <malloc.h>
@@ -26,7 +27,11 @@ std::string checkpoint_key(std::string_view projection_name) {
 // thread creations a second while the server followed a busy log.)
 class Committer {
  public:
-  Committer() : thread_([this] { run(); }) {}
+  Committer()
+      : thread_([this] {
+          pthread_setname_np(pthread_self(), "lk-rm-commit");
+          run();
+        }) {}
   ~Committer() {
     {
       std::lock_guard lock(mu_);
@@ -294,7 +299,10 @@ void ProjectionRunner::follow() {
 void ProjectionRunner::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
-  thread_ = std::thread([this] { follow(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lk-projections");
+    follow();
+  });
 }
 
 void ProjectionRunner::stop() {
