@@ -3,6 +3,7 @@
 #include <map>
 
 #include "flat_json.hpp"
+#include "latchkey/domain/encoding.hpp"
 #include "latchkey/domain/json_fields.hpp"
 #include "latchkey/domain/validation.hpp"
 
@@ -24,6 +25,26 @@ std::string encode_outbox_message(const OutboxMessage& message) {
   out.reserve(256 + message.body.size());
   if (flat_to_json(out, message)) return out;
   return nlohmann::json(message).dump();
+}
+
+namespace {
+struct OutboxFileLine {
+  std::string id, tenant, channel, to, subject, body, sent_at;
+};
+void to_json(nlohmann::json& j, const OutboxFileLine& l) {
+  j = {{"id", l.id}, {"tenant", l.tenant}, {"channel", l.channel}, {"to", l.to},
+       {"subject", l.subject}, {"body", l.body}, {"sent_at", l.sent_at}};
+}
+LATCHKEY_JSON_FLAT_OUT(OutboxFileLine, id, tenant, channel, to, subject, body, sent_at)
+}  // namespace
+
+std::string outbox_file_line(const OutboxMessage& m, Micros sent_at_us) {
+  const OutboxFileLine line{m.id, m.tenant, m.channel, m.to, m.subject, m.body, format_time(sent_at_us)};
+  std::string out;
+  out.reserve(128 + m.body.size());
+  if (!flat_to_json(out, line)) out = nlohmann::json(line).dump();
+  out += '\n';
+  return out;
 }
 
 Result<OutboxMessage> decode_outbox_message(std::string_view text) {

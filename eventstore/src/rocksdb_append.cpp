@@ -102,6 +102,11 @@ Result<void> validate(const AppendRequest& request) {
   if (auto twice = first_repeat(outbox_ids)) {
     return invalid("outbox id " + std::string(*twice) + " appears twice");
   }
+  for (const auto& key : request.outbox_done) {
+    if (key.size() <= 8 || key.size() > 8 + kMaxOutboxIdBytes) {
+      return invalid("an outbox entry's key is its 8-byte position and its id");
+    }
+  }
   return {};
 }
 
@@ -575,6 +580,7 @@ Result<AppendResult> RocksDbEventStore::stage(const AppendRequest& request,
     key.append(o.id);
     batch.Put(cf(kOutbox), key, o.value);
   }
+  for (const auto& key : request.outbox_done) batch.Delete(cf(kOutbox), key);
   return result;
 }
 

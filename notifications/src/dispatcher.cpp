@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include "latchkey/notifications/dispatcher.hpp"
 
 #include <spdlog/spdlog.h>
@@ -108,7 +109,8 @@ Result<bool> Dispatcher::run_page(std::string& after, bool& mail_down, bool& sms
   }
 
   // Records the outcomes so far in one append (a stream write per tenant, its
-  // events in outbox order), then deletes their entries in one write.
+  // events in outbox order) that also deletes their entries: what became of
+  // a message and the end of its entry are durable together.
   auto record = [&]() -> Result<void> {
     eventstore::AppendRequest request;
     std::map<std::string_view, std::size_t> stream_of_tenant;
@@ -122,9 +124,11 @@ Result<bool> Dispatcher::run_page(std::string& after, bool& mail_down, bool& sms
       outcomes[i].reset();
     }
     if (!request.streams.empty()) {
+      request.outbox_done = done;
       if (auto r = store_.append(std::move(request)); !r.ok()) return r.error();
+    } else if (auto d = store_.delete_outbox(done); !d.ok()) {  // unreadable entries alone
+      return d;
     }
-    if (auto d = store_.delete_outbox(done); !d.ok()) return d;
     for (const auto& key : done) retries_.erase(key);
     done.clear();
     return {};
@@ -212,7 +216,10 @@ Result<std::size_t> Dispatcher::run_once() {
 
 void Dispatcher::start() {
   stopping_ = false;
-  thread_ = std::thread([this] { follow(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lk-dispatcher");
+    follow();
+  });
 }
 
 void Dispatcher::stop() {

@@ -31,10 +31,7 @@ class FileTransport final : public Transport {
 
  private:
   static std::string line(const domain::OutboxMessage& m, domain::Micros now_us) {
-    nlohmann::json line = {{"id", m.id},           {"tenant", m.tenant}, {"channel", m.channel},
-                           {"to", m.to},           {"subject", m.subject}, {"body", m.body},
-                           {"sent_at", domain::format_time(now_us)}};
-    return line.dump() + "\n";
+    return domain::outbox_file_line(m, now_us);
   }
 
   // One write of whole lines to a file opened O_APPEND, then synced: a

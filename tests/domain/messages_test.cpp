@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "latchkey/domain/encoding.hpp"
 #include "latchkey/domain/messages.hpp"
 #include "latchkey/domain/settings.hpp"
 #include "latchkey/domain/templates.hpp"
@@ -117,6 +118,22 @@ TEST(Messages, TheOutboxIsWrittenAndReadAsNlohmannWritesAndReadsIt) {
       ASSERT_TRUE(spaced.ok());
       EXPECT_EQ(*spaced, m);
     }
+  }
+}
+
+TEST(Messages, TheOutboxFileLineIsWhatNlohmannWrites) {
+  std::string every_ascii;
+  for (int c = 0; c < 0x80; ++c) every_ascii += static_cast<char>(c);
+  for (const std::string& text : {std::string(), every_ascii, std::string("Jos\xc3\xa9 \xf0\x9f\x98\x80"),
+                                  std::string("nul\0inside", 10)}) {
+    auto m = reset_link_message(context(), "sms", "+15551234567", "ana", kToken, 0);
+    m.body += text;
+    m.to = text;
+    const std::int64_t at = 1'764'000'000'123'456;
+    const nlohmann::json reference = {{"id", m.id},   {"tenant", m.tenant},   {"channel", m.channel},
+                                      {"to", m.to},   {"subject", m.subject}, {"body", m.body},
+                                      {"sent_at", format_time(at)}};
+    EXPECT_EQ(outbox_file_line(m, at), reference.dump() + "\n");
   }
 }
 

@@ -342,6 +342,42 @@ TEST_F(EventStoreTest, OutboxEntriesAreWrittenWithTheEventsAndCanBeDeleted) {
   EXPECT_TRUE(report->ok) << "the outbox is not part of the chain";
 }
 
+TEST_F(EventStoreTest, AnAppendCanSettleOutboxEntriesInTheSameWrite) {
+  AppendRequest r = one_stream("g", ExpectedVersion::any(), {make_event()});
+  r.outbox.push_back({"msg-a", "first"});
+  r.outbox.push_back({"msg-b", "second"});
+  ASSERT_TRUE(store_->append(std::move(r)).ok());
+  auto entries = store_->read_outbox("", 10);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 2u);
+
+  // A malformed key refuses the whole append: no event, no delete.
+  for (const std::string& bad : {std::string(), std::string("short"), std::string(8 + 65, 'k')}) {
+    AppendRequest refused = one_stream("notifications:t", ExpectedVersion::any(), {make_event("NotificationSent")});
+    refused.outbox_done = {(*entries)[0].key, bad};
+    auto outcome = store_->append(std::move(refused));
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.error().code, kInvalidAppend);
+  }
+  EXPECT_EQ(store_->head(), 1u);
+  ASSERT_EQ(store_->read_outbox("", 10)->size(), 2u);
+
+  AppendRequest settle = one_stream("notifications:t", ExpectedVersion::any(), {make_event("NotificationSent")});
+  settle.outbox_done = {(*entries)[0].key};
+  ASSERT_TRUE(store_->append(std::move(settle)).ok());
+  auto rest = store_->read_outbox("", 10);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ(rest->front().id, "msg-b");
+  EXPECT_EQ(store_->head(), 2u);
+
+  // Durable together: after a reopen the event is there and the entry is not.
+  store_.reset();
+  store_ = open_store(dir_.str("db"));
+  EXPECT_EQ(store_->head(), 2u);
+  ASSERT_EQ(store_->read_outbox("", 10)->size(), 1u);
+}
+
 TEST_F(EventStoreTest, ASubscriptionWakesWhenNewPositionsLand) {
   Subscription sub(*store_, 0);
   auto empty = sub.next(10, 20ms);

@@ -38,6 +38,9 @@ struct OutboxMessage {
 };
 
 std::string encode_outbox_message(const OutboxMessage& message);
+// The line the file transport writes for a delivered message: a JSON object
+// (id, tenant, channel, to, subject, body, sent_at) and a newline.
+std::string outbox_file_line(const OutboxMessage& message, Micros sent_at_us);
 Result<OutboxMessage> decode_outbox_message(std::string_view text);
 
 // What every message needs to know about where it is sent from.

@@ -109,6 +109,11 @@ struct OutboxEntry {
 struct AppendRequest {
   std::vector<StreamWrite> streams;  // at least one; a stream id at most once
   std::vector<OutboxPut> outbox;
+  // Keys of outbox entries (OutboxEntry::key) this append settles: deleted in
+  // the same atomic write as its events, so that what became of a message
+  // and the end of its entry are durable together. Not applied when the
+  // append turns out to be a duplicate (nothing is written then).
+  std::vector<std::string> outbox_done;
 };
 
 struct AppendResult {
