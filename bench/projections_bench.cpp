@@ -146,6 +146,8 @@ int rebuild(const std::string& dir) {
   projections::RunnerOptions runner_options;
   if (const char* batch = std::getenv("REBUILD_BATCH")) runner_options.max_batch_events = std::stoul(batch);
   if (const char* rows = std::getenv("REBUILD_CACHED_ROWS")) runner_options.max_cached_rows = std::stoul(rows);
+  if (const char* hold = std::getenv("REBUILD_HOLD_AFTER")) runner_options.hold_after_events = std::stoull(hold);
+  if (const char* held = std::getenv("REBUILD_MAX_HELD")) runner_options.max_held_writes = std::stoul(held);
   projections::ProjectionRunner runner(**store, **db, projections::make_all_projections(**db), runner_options);
   if (auto r = runner.open(); !r) return fail(r.error().message);
   const auto started = Clock::now();

@@ -53,6 +53,7 @@ class DirectoryProjection final : public Projection {
     names_.trim_cache();
   }
   std::size_t cached_rows() const override { return families_.cached() + names_.cached(); }
+  bool holds_rows() const override { return true; }
   void reset(Stored stored) override {
     families_.reset(stored);
     names_.reset(stored);

@@ -35,6 +35,7 @@ class StreamFoldProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return rows_.take_changes(); }
   void trim_cache() override { rows_.trim_cache(); }
   std::size_t cached_rows() const override { return rows_.cached(); }
+  bool holds_rows() const override { return true; }
   void reset(Stored stored) override { rows_.reset(stored); }
 
  private:

@@ -60,6 +60,7 @@ class PolicyAcceptancesProjection final : public Projection {
     names_.trim_cache();
   }
   std::size_t cached_rows() const override { return policies_.cached() + names_.cached(); }
+  bool holds_rows() const override { return true; }
   void reset(Stored stored) override {
     policies_.reset(stored);
     names_.reset(stored);

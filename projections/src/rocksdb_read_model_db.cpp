@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cstring>
 #include <memory>
 #include <atomic>
@@ -153,8 +154,28 @@ class RocksReadModelDb final : public ReadModelDb {
 
   std::unique_ptr<WriteSet> begin() override { return std::make_unique<RocksWriteSet>(); }
 
-  Result<void> commit(WriteSet& writes) override {
-    const auto ops = static_cast<RocksWriteSet&>(writes).sorted();
+  Result<void> commit(WriteSet& writes) override { return commit_sorted(static_cast<RocksWriteSet&>(writes).sorted()); }
+
+  Result<void> commit(const std::vector<WriteSet*>& sets) override {
+    // Each set sorted on its own (a projection's keys, often already close to
+    // their order), then merged: the sets write disjoint keys.
+    std::vector<RocksWriteSet::Op> ops;
+    for (auto* set : sets) {
+      auto more = static_cast<RocksWriteSet&>(*set).sorted();
+      if (ops.empty()) {
+        ops = std::move(more);
+        continue;
+      }
+      std::vector<RocksWriteSet::Op> merged;
+      merged.reserve(ops.size() + more.size());
+      std::merge(ops.begin(), ops.end(), more.begin(), more.end(), std::back_inserter(merged),
+                 [](const RocksWriteSet::Op& a, const RocksWriteSet::Op& b) { return a.key < b.key; });
+      ops = std::move(merged);
+    }
+    return commit_sorted(ops);
+  }
+
+  Result<void> commit_sorted(const std::vector<RocksWriteSet::Op>& ops) {
     if (ops.empty()) return {};
     if (ops.size() >= kIngestAtLeast) return ingest(ops);
     // Without the WAL: a batch lands in the memtable atomically, rows and

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <deque>
 #include <future>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -121,6 +122,7 @@ Result<void> ProjectionRunner::reset(std::string_view name) {
     p.reset(Projection::Stored::erased);
     slot.checkpoint = Checkpoint{0, p.schema_version()};
     slot.folded = 0;
+    slot.writes.reset();
   }
   if (!found) return make_error("not_found", "no projection named " + std::string(name));
   publish_applied();
@@ -148,19 +150,23 @@ void ProjectionRunner::forget_uncommitted() {
   for (auto& slot : slots_) {
     slot.projection->reset(Projection::Stored::as_committed);
     slot.folded = slot.checkpoint.position;
+    slot.writes.reset();
   }
 }
 
-Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to, WriteSet& writes) {
+Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to) {
   std::uint64_t from = ~std::uint64_t{0};
   for (const auto& slot : slots_) from = std::min(from, slot.folded + 1);
   if (slots_.empty() || from > to) return from - 1;
+  for (auto& slot : slots_) {
+    if (!slot.writes) slot.writes = db_.begin();
+  }
   to = std::min(to, from + options_.max_batch_events - 1);
   std::uint64_t last = from - 1;
   auto apply = [&](const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event) -> Result<void> {
     try {
       for (auto& slot : slots_) {
-        if (slot.folded < recorded.position) slot.projection->apply(recorded, event, writes);
+        if (slot.folded < recorded.position) slot.projection->apply(recorded, event, *slot.writes);
       }
     } catch (const ReadModelError& e) {
       return make_error(eventstore::kCorruption, e.what());
@@ -228,32 +234,67 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
     return e;
   };
 
+  // Hands the committer every projection's changes since its last commit,
+  // with its checkpoint, as one atomic write, except those of projections
+  // that may keep holding them (`hold`: a long catch-up not at its end);
+  // with `only`, that projection's changes alone.
+  const bool long_catch_up = options_.hold_after_events > 0 && target - started_at >= options_.hold_after_events;
+  std::vector<std::uint64_t> handed;  // per projection: the position of its last write handed over
+  for (const auto& slot : slots_) handed.push_back(slot.checkpoint.position);
+  auto hand_over = [&](bool hold, std::optional<std::size_t> only = std::nullopt) -> Result<void> {
+    std::vector<std::unique_ptr<WriteSet>> sets;
+    std::vector<std::function<void(WriteSet&)>> jobs;
+    std::vector<std::pair<std::string, std::string>> checkpoints;
+    std::vector<std::uint64_t> positions;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      auto& slot = slots_[i];
+      auto& p = *slot.projection;
+      const bool holding = hold && p.holds_rows() && p.cached_rows() < options_.max_cached_rows &&
+                           (!slot.writes || slot.writes->size() < options_.max_held_writes);
+      if (holding || slot.folded == handed[i] || (only && *only != i)) {
+        positions.push_back(slot.checkpoint.position);
+        continue;
+      }
+      handed[i] = slot.folded;
+      jobs.push_back(p.take_changes());
+      sets.push_back(slot.writes ? std::move(slot.writes) : db_.begin());
+      nlohmann::json cp = {{"position", slot.folded}, {"schema_version", p.schema_version()}};
+      checkpoints.emplace_back(checkpoint_key(p.name()), cp.dump());
+      positions.push_back(slot.folded);
+    }
+    if (auto r = land(); !r) return r;
+    if (sets.empty()) return {};
+    in_flight_positions = std::move(positions);
+    in_flight = committer_->submit([this, sets = std::move(sets), jobs = std::move(jobs),
+                                    checkpoints = std::move(checkpoints)]() -> Result<void> {
+      std::vector<WriteSet*> all;
+      for (std::size_t i = 0; i < sets.size(); ++i) {
+        jobs[i](*sets[i]);
+        sets[i]->put(checkpoints[i].first, checkpoints[i].second);
+        all.push_back(sets[i].get());
+      }
+      return db_.commit(all);
+    });
+    return {};
+  };
+
   for (;;) {
     const std::uint64_t low = lowest_folded();
     if (slots_.empty() || low >= target) break;
 
-    auto writes = db_.begin();
-    auto folded = fold(target, *writes);
+    auto folded = fold(target);
     if (!folded) return fail(folded.error());
     if (*folded <= low) break;  // the log ended early (nothing more is durable)
 
-    std::vector<std::function<void(WriteSet&)>> jobs;
-    std::vector<std::pair<std::string, std::string>> checkpoints;
-    std::vector<std::uint64_t> positions;
-    for (auto& slot : slots_) {
-      jobs.push_back(slot.projection->take_changes());
-      nlohmann::json cp = {{"position", slot.folded}, {"schema_version", slot.projection->schema_version()}};
-      checkpoints.emplace_back(checkpoint_key(slot.projection->name()), cp.dump());
-      positions.push_back(slot.folded);
+    if (long_catch_up && *folded >= target) {
+      // The end of a long catch-up: what was held goes one projection at a
+      // time, so that only one projection's rows are serialised at once.
+      for (std::size_t i = 0; i < slots_.size(); ++i) {
+        if (auto r = hand_over(false, i); !r) return fail(r.error());
+      }
+    } else if (auto r = hand_over(long_catch_up); !r) {
+      return fail(r.error());
     }
-    if (auto r = land(); !r) return fail(r.error());
-    in_flight_positions = std::move(positions);
-    in_flight = committer_->submit([this, writes = std::move(writes), jobs = std::move(jobs),
-                                    checkpoints = std::move(checkpoints)]() -> Result<void> {
-      for (auto& job : jobs) job(*writes);
-      for (const auto& [key, value] : checkpoints) writes->put(key, value);
-      return db_.commit(*writes);
-    });
     // Cached rows may only be dropped when nothing is in flight.
     bool large = false;
     for (const auto& slot : slots_) large = large || slot.projection->cached_rows() > options_.max_cached_rows;
@@ -263,6 +304,10 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
         if (slot.projection->cached_rows() > options_.max_cached_rows) slot.projection->trim_cache();
       }
     }
+  }
+  // Whatever is still held (the log ended early) goes now.
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (auto r = hand_over(false, i); !r) return fail(r.error());
   }
   if (auto r = land(); !r) return fail(r.error());
   if (!slots_.empty() && lowest_folded() - started_at >= options_.drop_caches_after_events) {

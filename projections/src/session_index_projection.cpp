@@ -71,6 +71,7 @@ class SessionIndexProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return sessions_.take_changes(); }
   void trim_cache() override { sessions_.trim_cache(); }
   std::size_t cached_rows() const override { return sessions_.cached(); }
+  bool holds_rows() const override { return true; }
   void reset(Stored stored) override { sessions_.reset(stored); }
 
  private:

@@ -35,6 +35,7 @@ class SmsCreditsProjection final : public Projection {
   std::function<void(WriteSet&)> take_changes() override { return balances_.take_changes(); }
   void trim_cache() override { balances_.trim_cache(); }
   std::size_t cached_rows() const override { return balances_.cached(); }
+  bool holds_rows() const override { return true; }
   void reset(Stored stored) override { balances_.reset(stored); }
 
  private:

@@ -45,6 +45,11 @@ class Projection {
   virtual void trim_cache() = 0;
   // How many rows it keeps in memory (the runner trims when this grows).
   virtual std::size_t cached_rows() const = 0;
+  // True when its rows change again and again (a guardian's, a family's):
+  // during a long catch-up the runner may then keep its changes in memory
+  // across batches and write each row once, rather than once per batch
+  // (RunnerOptions::hold_while_behind). Append-only projections say false.
+  virtual bool holds_rows() const { return false; }
   // Forgets everything in memory: after a failed commit (its stored rows
   // are as the last landed batch left them), or after its rows were erased
   // for a rebuild (then a row it has not written since does not exist, and

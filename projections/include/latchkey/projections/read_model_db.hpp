@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "latchkey/result.hpp"
 
@@ -47,6 +48,9 @@ class ReadModelDb {
 
   virtual std::unique_ptr<WriteSet> begin() = 0;
   virtual Result<void> commit(WriteSet& writes) = 0;
+  // Commits several write sets as one atomic write. A key is written by one
+  // set at most.
+  virtual Result<void> commit(const std::vector<WriteSet*>& sets) = 0;
   // Removes every key with `prefix` (a projection being rebuilt).
   virtual Result<void> erase_prefix(std::string_view prefix) = 0;
   // The runner has applied all it was asked to. A store that put off work
