@@ -1,7 +1,10 @@
 // Feeds events, in global order, to every projection and commits each batch
-// of read-model writes together with every projection's checkpoint in one
-// atomic write. A crash therefore never applies an event twice or skips one:
-// on restart each projection resumes after its own checkpoint.
+// of read-model writes together with the checkpoints of the projections that
+// wrote them in one atomic write. A crash therefore never applies an event
+// twice or skips one: on restart each projection resumes after its own
+// checkpoint. In a long catch-up, projections whose rows change again and
+// again hold their writes (and checkpoint) across batches and commit them at
+// the end (RunnerOptions::hold_after_events).
 //
 // Two threads share the work of a long catch-up: while the runner's committer
 // thread serialises and writes batch k, the calling thread folds batch k+1. Rows
