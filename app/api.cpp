@@ -1,9 +1,9 @@
 // The plumbing of the API: routing, authentication, roles and tenants,
 // idempotency, rate limits, worker pools, metrics and the access log. The
 // routes themselves are in routes.cpp.
-#include <pthread.h>
 #include "api.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>

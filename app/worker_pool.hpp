@@ -5,6 +5,7 @@
 #pragma once
 
 #include <pthread.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>

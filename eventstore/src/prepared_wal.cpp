@@ -1,6 +1,6 @@
-#include <pthread.h>
 #include "prepared_wal.hpp"
 
+#include <pthread.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>

@@ -1,8 +1,8 @@
 // Opening, reading and verifying the RocksDB event store. The append pipeline
 // is in rocksdb_append.cpp.
-#include <pthread.h>
 #include "rocksdb_event_store.hpp"
 
+#include <pthread.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>

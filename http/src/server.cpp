@@ -8,9 +8,9 @@
 // send. Deadlines are a time stamp per connection, checked by one sweep timer
 // per thread, instead of a timer armed and cancelled around every read and
 // write.
-#include <pthread.h>
 #include "latchkey/http/server.hpp"
 
+#include <pthread.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

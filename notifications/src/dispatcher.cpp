@@ -1,6 +1,6 @@
-#include <pthread.h>
 #include "latchkey/notifications/dispatcher.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

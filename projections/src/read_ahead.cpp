@@ -1,6 +1,6 @@
-#include <pthread.h>
 #include "read_ahead.hpp"
 
+#include <pthread.h>
 #include <string>
 
 namespace latchkey::projections {

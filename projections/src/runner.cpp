@@ -1,6 +1,6 @@
-#include <pthread.h>
 #include "latchkey/projections/runner.hpp"
 
+#include <pthread.h>
 #include <malloc.h>
 
 #include <algorithm>
