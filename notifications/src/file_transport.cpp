@@ -1,8 +1,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/notifications/dispatcher.hpp"
 

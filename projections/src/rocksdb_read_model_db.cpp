@@ -6,7 +6,6 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <iterator>
 #include <cstring>
 #include <memory>
 #include <atomic>
@@ -157,20 +156,26 @@ class RocksReadModelDb final : public ReadModelDb {
   Result<void> commit(WriteSet& writes) override { return commit_sorted(static_cast<RocksWriteSet&>(writes).sorted()); }
 
   Result<void> commit(const std::vector<WriteSet*>& sets) override {
-    // Each set sorted on its own (a projection's keys, often already close to
-    // their order), then merged: the sets write disjoint keys.
+    // Each set sorted on its own, the sorted runs side by side, then merged
+    // pairwise in place (the sets write disjoint keys).
     std::vector<RocksWriteSet::Op> ops;
+    std::vector<std::size_t> runs{0};  // where each run starts; the last entry is the end
     for (auto* set : sets) {
-      auto more = static_cast<RocksWriteSet&>(*set).sorted();
-      if (ops.empty()) {
-        ops = std::move(more);
-        continue;
+      auto run = static_cast<RocksWriteSet&>(*set).sorted();
+      ops.insert(ops.end(), run.begin(), run.end());
+      runs.push_back(ops.size());
+    }
+    auto by_key = [](const RocksWriteSet::Op& a, const RocksWriteSet::Op& b) { return a.key < b.key; };
+    while (runs.size() > 2) {
+      std::vector<std::size_t> merged{0};
+      for (std::size_t i = 2; i < runs.size(); i += 2) {
+        std::inplace_merge(ops.begin() + static_cast<std::ptrdiff_t>(runs[i - 2]),
+                           ops.begin() + static_cast<std::ptrdiff_t>(runs[i - 1]),
+                           ops.begin() + static_cast<std::ptrdiff_t>(runs[i]), by_key);
+        merged.push_back(runs[i]);
       }
-      std::vector<RocksWriteSet::Op> merged;
-      merged.reserve(ops.size() + more.size());
-      std::merge(ops.begin(), ops.end(), more.begin(), more.end(), std::back_inserter(merged),
-                 [](const RocksWriteSet::Op& a, const RocksWriteSet::Op& b) { return a.key < b.key; });
-      ops = std::move(merged);
+      if (runs.size() % 2 == 0) merged.push_back(runs.back());  // an odd run out waits for the next pass
+      runs = std::move(merged);
     }
     return commit_sorted(ops);
   }
