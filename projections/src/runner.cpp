@@ -1,7 +1,6 @@
 #include "latchkey/projections/runner.hpp"
 
 #include <pthread.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <deque>
@@ -311,8 +310,8 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   }
   if (auto r = land(); !r) return fail(r.error());
   if (!slots_.empty() && lowest_folded() - started_at >= options_.drop_caches_after_events) {
-    for (auto& slot : slots_) slot.projection->trim_cache();
-    ::malloc_trim(0);  // hand the freed pages back to the system now
+    for (auto& slot : slots_) slot.projection->trim_cache();  // freed on another thread
+    release_memory_later();  // then the freed pages go back to the system
   }
   db_.caught_up();
   return {};

@@ -4,7 +4,9 @@
 // whose schema version changes is rebuilt, not mixed.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -207,6 +209,32 @@ TEST(Rebuild, ALongCatchUpEndsWithEmptyCachesAndFollowsOnFromTheStore) {
   EXPECT_EQ(dropped.runner->applied(), h.head());
   EXPECT_TRUE(all_answers(h, *dropped.answers, history).dump() == all_answers(h, *fresh.answers, history).dump())
       << "rows folded onto dropped caches differ from a rebuild";
+}
+
+// A dropped cache is freed on a thread of its own, in the order handed over;
+// wait_for_destroyed waits for all of it.
+TEST(Rebuild, DroppedCachesAreDestroyedOnAThreadOfTheirOwnInOrder) {
+  struct Noted {
+    std::vector<int>* order;
+    std::vector<std::thread::id>* threads;
+    int n;
+    ~Noted() {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a large cache takes its time
+      order->push_back(n);
+      threads->push_back(std::this_thread::get_id());
+    }
+  };
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  for (int n = 1; n <= 3; ++n) projections::destroy_later(std::make_shared<Noted>(&order, &threads, n));
+  projections::release_memory_later();
+  projections::wait_for_destroyed();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  ASSERT_EQ(threads.size(), 3u);
+  for (const auto& id : threads) {
+    EXPECT_NE(id, std::this_thread::get_id());
+    EXPECT_EQ(id, threads.front());
+  }
 }
 
 // Fails every commit after the first `allowed`, like a crash between batches.

@@ -12,9 +12,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,6 +58,16 @@ class Projection {
   enum class Stored { as_committed, erased };
   virtual void reset(Stored stored) = 0;
 };
+
+// Hands `garbage` to a thread of its own that destroys it (its last owner
+// there): freeing a cache of a few hundred thousand rows takes a few hundred
+// milliseconds that a catch-up need not wait for. In the order handed over.
+void destroy_later(std::shared_ptr<void> garbage);
+// Gives the memory freed so far back to the system (malloc_trim), after
+// everything handed to destroy_later before it has been destroyed.
+void release_memory_later();
+// Waits until everything handed over so far has been done.
+void wait_for_destroyed();
 
 // Thrown by Rows when a stored row cannot be read or does not decode. The
 // runner catches it around apply() and abandons the batch: a row must never
@@ -119,7 +130,8 @@ class Rows {
   // Drops the cached rows (the runner decides when: RunnerOptions::max_cached_rows).
   void trim_cache() {
     if (!dirty_.empty()) return;  // changes not yet taken stay
-    cache_.clear();
+    if (!cache_.empty()) destroy_later(std::make_shared<Cache>(std::move(cache_)));
+    cache_ = Cache();
     complete_ = false;
   }
   std::size_t cached() const { return cache_.size(); }
@@ -135,6 +147,7 @@ class Rows {
     bool dirty = false;      // changed since the last take_changes()
   };
   using Cached = std::pair<const std::string, Entry>;
+  using Cache = std::unordered_map<std::string, Entry>;
 
   // The cached entry for `key`, read from the store on a miss. (Entries of an
   // unordered_map stay where they are when it grows, so dirty_ may point at
@@ -153,7 +166,7 @@ class Rows {
   }
 
   ReadModelDb& db_;
-  std::unordered_map<std::string, Entry> cache_;
+  Cache cache_;
   std::vector<Cached*> dirty_;  // in the order they were first changed
   // Every stored row is in cache_: the rows were erased, and every row
   // written since went through this cache, which has not been trimmed since.
