@@ -5,7 +5,8 @@
 
 namespace latchkey::projections {
 
-ReadAhead::ReadAhead(eventstore::EventStore& store, std::uint64_t from, std::uint64_t to) {
+ReadAhead::ReadAhead(eventstore::EventStore& store, std::uint64_t from, std::uint64_t to, int consumers)
+    : consumers_(consumers) {
   for (std::size_t i = 0; i < kChunks; ++i) {
     chunks_.push_back(std::make_unique<Chunk>());
     free_.push_back(chunks_.back().get());
@@ -40,12 +41,14 @@ ReadAhead::Chunk* ReadAhead::next() {
   if (ready_.empty()) return nullptr;
   Chunk* chunk = ready_.front();
   ready_.pop_front();
+  chunk->holders = consumers_;
   return chunk;
 }
 
 void ReadAhead::done_with(Chunk* chunk) {
   {
     std::lock_guard lock(mu_);
+    if (--chunk->holders > 0) return;
     free_.push_back(chunk);
   }
   cv_.notify_all();

@@ -30,31 +30,36 @@ class ReadAhead {
   struct Chunk {
     std::vector<Item> items;  // the first `size` are this chunk's events
     std::size_t size = 0;
+    int holders = 0;  // consumers not yet done with it (guarded by the reader's mutex)
   };
 
-  // Starts reading events [from, to] of `store`.
-  ReadAhead(eventstore::EventStore& store, std::uint64_t from, std::uint64_t to);
+  // Starts reading events [from, to] of `store` for `consumers` threads: each
+  // chunk next() hands out is reused once every one of them is done with it.
+  ReadAhead(eventstore::EventStore& store, std::uint64_t from, std::uint64_t to, int consumers = 1);
   // Stops the reader (wherever it is) and waits for it.
   ~ReadAhead();
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
 
   // The next chunk, in order; nullptr once every event has been handed out
-  // or reading failed (then result() says why).
+  // or reading failed (then result() says why). One thread calls it and
+  // passes each chunk on to the other consumers.
   Chunk* next();
-  // Gives a chunk from next() back once its events are folded.
+  // Gives a chunk from next() back once its events are folded; from any
+  // consumer's thread, once per consumer.
   void done_with(Chunk* chunk);
   // After next() returned nullptr: whether every event was read and decoded.
   Result<void> result();
 
  private:
   static constexpr std::size_t kChunkEvents = 512;
-  static constexpr std::size_t kChunks = 8;
+  static constexpr std::size_t kChunks = 16;
 
   void run(eventstore::EventStore& store, std::uint64_t from, std::uint64_t to);
   Chunk* free_chunk();  // waits for one; nullptr when stopping
   void hand_over(Chunk* chunk);
 
+  const int consumers_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Chunk>> chunks_;

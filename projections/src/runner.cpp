@@ -74,6 +74,68 @@ class Committer {
   std::thread thread_;  // last: starts once the rest is built
 };
 
+// Folds the chunks of a read-ahead for some of the projections on a thread
+// of its own, while the thread that hands them over folds them for the
+// others. Each projection is folded by one thread only, in log order, and
+// touches nothing of another's (its rows, its write set), so neither thread
+// needs a lock; the read models' store is safe to read from both.
+class SecondFold {
+ public:
+  SecondFold(ReadAhead& ahead, std::function<Result<void>(const ReadAhead::Item&)> apply)
+      : ahead_(ahead), apply_(std::move(apply)), thread_([this] {
+          pthread_setname_np(pthread_self(), "lk-fold");
+          run();
+        }) {}
+  ~SecondFold() { (void)finish(); }
+
+  void give(ReadAhead::Chunk* chunk) {
+    {
+      std::lock_guard lock(mu_);
+      chunks_.push_back(chunk);
+    }
+    cv_.notify_one();
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  // Waits until every chunk given is folded (or, after a failure, passed
+  // over) and handed back; the outcome.
+  Result<void> finish() {
+    {
+      std::lock_guard lock(mu_);
+      finishing_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    return outcome_;
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      ReadAhead::Chunk* chunk = nullptr;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return finishing_ || !chunks_.empty(); });
+        if (chunks_.empty()) return;
+        chunk = chunks_.front();
+        chunks_.pop_front();
+      }
+      for (std::size_t i = 0; outcome_.ok() && i < chunk->size; ++i) outcome_ = apply_(chunk->items[i]);
+      if (!outcome_) failed_.store(true, std::memory_order_relaxed);
+      ahead_.done_with(chunk);
+    }
+  }
+
+  ReadAhead& ahead_;
+  std::function<Result<void>(const ReadAhead::Item&)> apply_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ReadAhead::Chunk*> chunks_;
+  bool finishing_ = false;
+  Result<void> outcome_;  // the thread's own until it is joined
+  std::atomic<bool> failed_{false};
+  std::thread thread_;  // last: starts once the rest is built
+};
+
 ProjectionRunner::ProjectionRunner(eventstore::EventStore& store, ReadModelDb& db,
                                    std::vector<std::unique_ptr<Projection>> projections, RunnerOptions options)
     : store_(store), db_(db), options_(options), committer_(std::make_unique<Committer>()) {
@@ -162,15 +224,15 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to) {
   }
   to = std::min(to, from + options_.max_batch_events - 1);
   std::uint64_t last = from - 1;
-  auto apply = [&](const eventstore::RecordedEvent& recorded, const domain::DomainEvent& event) -> Result<void> {
+  auto apply = [](const std::vector<Slot*>& slots, const eventstore::RecordedEvent& recorded,
+                  const domain::DomainEvent& event) -> Result<void> {
     try {
-      for (auto& slot : slots_) {
-        if (slot.folded < recorded.position) slot.projection->apply(recorded, event, *slot.writes);
+      for (auto* slot : slots) {
+        if (slot->folded < recorded.position) slot->projection->apply(recorded, event, *slot->writes);
       }
     } catch (const ReadModelError& e) {
       return make_error(eventstore::kCorruption, e.what());
     }
-    last = recorded.position;
     return {};
   };
   auto done = [&](Result<void> outcome) -> Result<std::uint64_t> {
@@ -180,20 +242,37 @@ Result<std::uint64_t> ProjectionRunner::fold(std::uint64_t to) {
   };
 
   if (to - from + 1 >= kReadAheadAtLeast) {
-    // A long stretch: read and decode it on another thread while folding.
-    ReadAhead ahead(store_, from, to);
-    while (auto* chunk = ahead.next()) {
-      for (std::size_t i = 0; i < chunk->size; ++i) {
-        if (auto r = apply(chunk->items[i].recorded, chunk->items[i].event); !r) return r.error();
-      }
-      ahead.done_with(chunk);
+    // A long stretch: read and decode it on another thread, and fold it on
+    // two, each folding its own projections (every other one).
+    std::vector<Slot*> mine, theirs;
+    for (std::size_t i = 0; i < slots_.size(); ++i) (i % 2 == 0 ? mine : theirs).push_back(&slots_[i]);
+    ReadAhead ahead(store_, from, to, theirs.empty() ? 1 : 2);
+    std::optional<SecondFold> second;
+    if (!theirs.empty()) {
+      second.emplace(ahead, [&](const ReadAhead::Item& item) { return apply(theirs, item.recorded, item.event); });
     }
+    Result<void> outcome;
+    while (auto* chunk = ahead.next()) {
+      if (second) second->give(chunk);
+      for (std::size_t i = 0; outcome.ok() && i < chunk->size; ++i) {
+        outcome = apply(mine, chunk->items[i].recorded, chunk->items[i].event);
+      }
+      if (chunk->size > 0) last = chunk->items[chunk->size - 1].recorded.position;
+      ahead.done_with(chunk);
+      if (!outcome || (second && second->failed())) break;
+    }
+    const Result<void> theirs_outcome = second ? second->finish() : Result<void>{};
+    if (!outcome) return outcome.error();
+    if (!theirs_outcome) return theirs_outcome.error();
     return done(ahead.result());
   }
+  std::vector<Slot*> all;
+  for (auto& slot : slots_) all.push_back(&slot);
   Result<void> failure;
   auto visited = store_.for_each_event(from, to, [&](const eventstore::RecordedEvent& recorded) {
     auto event = decode_recorded(recorded);
-    failure = event ? apply(recorded, *event) : Result<void>(event.error());
+    failure = event ? apply(all, recorded, *event) : Result<void>(event.error());
+    if (failure) last = recorded.position;
     return failure.ok();
   });
   if (!visited) return visited.error();

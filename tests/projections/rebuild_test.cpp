@@ -473,6 +473,34 @@ TEST(Rebuild, AFoldFailureAfterALandedBatchNeitherLosesNorRepeatsIt) {
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
 
+// A long stretch is folded on two threads, each with its own projections:
+// a failure on either one (the directory is folded by the calling thread,
+// the login state by the second) abandons the batch just the same.
+TEST(Rebuild, AFoldFailureOnEitherFoldingThreadAbandonsTheBatch) {
+  Harness h;
+  History history;
+  const auto expected = given_history_and_its_answers(h, history, 9'000, 12);
+  ASSERT_GE(h.head(), 8'192u);
+  for (const char* failing : {"directory", "login_state"}) {
+    auto opened = projections::open_read_model_db(h.dir.str(std::string("two-folds-") + failing));
+    ASSERT_TRUE(opened.ok());
+    auto& db = **opened;
+    auto all = projections::make_all_projections(db);
+    for (auto& p : all) {
+      if (p->name() == failing) p = std::make_unique<FailsOnce>(std::move(p), 6'000);
+    }
+    projections::ProjectionRunner runner(*h.store, db, std::move(all), {.max_batch_events = 4'096});
+    ASSERT_TRUE(runner.open().ok());
+    auto failed = runner.catch_up();
+    ASSERT_FALSE(failed.ok()) << failing;
+    EXPECT_NE(failed.error().message.find("injected read failure"), std::string::npos) << failed.error().message;
+    EXPECT_EQ(runner.applied(), 4'096u) << failing;
+    ASSERT_TRUE(runner.catch_up().ok()) << failing;
+    projections::ReadModels answers(db, *h.store, h.clock, &runner);
+    EXPECT_TRUE(all_answers(h, answers, history).dump() == expected) << failing;
+  }
+}
+
 TEST(Rebuild, ASchemaVersionChangeRebuildsOnlyThatProjection) {
   Harness h;
   History history;
