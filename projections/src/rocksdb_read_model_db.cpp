@@ -35,17 +35,12 @@ class RocksWriteSet final : public WriteSet {
     bool erase;
   };
 
+  void prepare() override { sort(); }
+
   // The writes in key order, one per key (the last one made).
-  std::vector<Op> sorted() {
-    // Stable: of two writes to one key, the later stays later.
-    std::stable_sort(ops_.begin(), ops_.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
-    std::vector<Op> out;
-    out.reserve(ops_.size());
-    for (std::size_t i = 0; i < ops_.size(); ++i) {
-      if (i + 1 < ops_.size() && ops_[i + 1].key == ops_[i].key) continue;  // a later write wins
-      out.push_back(ops_[i]);
-    }
-    return out;
+  const std::vector<Op>& sorted() {
+    sort();
+    return ops_;
   }
 
  private:
@@ -76,11 +71,24 @@ class RocksWriteSet final : public WriteSet {
   void add(std::string_view key, std::string_view value, bool erase) {
     ops_.push_back(Op{copy(key), copy(value), erase});
   }
+  void sort() {
+    if (sorted_ == ops_.size()) return;
+    // Stable: of two writes to one key, the later stays later, and wins.
+    std::stable_sort(ops_.begin(), ops_.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      if (i + 1 < ops_.size() && ops_[i + 1].key == ops_[i].key) continue;
+      ops_[kept++] = ops_[i];
+    }
+    ops_.resize(kept);
+    sorted_ = ops_.size();
+  }
 
   std::vector<std::unique_ptr<char[]>> blocks_, large_;
   std::size_t block_size_ = 0;
   std::size_t used_ = 0;
   std::vector<Op> ops_;
+  std::size_t sorted_ = 0;  // ops_ is in key order, one per key, up to here
 };
 
 class RocksReadModelDb final : public ReadModelDb {
@@ -161,7 +169,7 @@ class RocksReadModelDb final : public ReadModelDb {
     std::vector<RocksWriteSet::Op> ops;
     std::vector<std::size_t> runs{0};  // where each run starts; the last entry is the end
     for (auto* set : sets) {
-      auto run = static_cast<RocksWriteSet&>(*set).sorted();
+      const auto& run = static_cast<RocksWriteSet&>(*set).sorted();
       ops.insert(ops.end(), run.begin(), run.end());
       runs.push_back(ops.size());
     }

@@ -315,7 +315,9 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   // Hands the committer every projection's changes since its last commit,
   // with its checkpoint, as one atomic write, except those of projections
   // that may keep holding them (`hold`: a long catch-up not at its end);
-  // with `only`, that projection's changes alone.
+  // with `only`, that projection's changes alone, readied for the write
+  // (serialised and sorted) on this thread, which has nothing else to do
+  // while the committer writes the one before.
   const bool long_catch_up = options_.hold_after_events > 0 && target - started_at >= options_.hold_after_events;
   std::vector<std::uint64_t> handed;  // per projection: the position of its last write handed over
   for (const auto& slot : slots_) handed.push_back(slot.checkpoint.position);
@@ -340,17 +342,26 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
       checkpoints.emplace_back(checkpoint_key(p.name()), cp.dump());
       positions.push_back(slot.folded);
     }
+    auto ready = [](std::vector<std::unique_ptr<WriteSet>>& sets, std::vector<std::function<void(WriteSet&)>>& jobs,
+                    const std::vector<std::pair<std::string, std::string>>& checkpoints) {
+      for (std::size_t i = 0; i < jobs.size(); ++i) {
+        jobs[i](*sets[i]);
+        sets[i]->put(checkpoints[i].first, checkpoints[i].second);
+      }
+      jobs.clear();
+    };
+    if (only) {
+      ready(sets, jobs, checkpoints);
+      for (auto& set : sets) set->prepare();
+    }
     if (auto r = land(); !r) return r;
     if (sets.empty()) return {};
     in_flight_positions = std::move(positions);
-    in_flight = committer_->submit([this, sets = std::move(sets), jobs = std::move(jobs),
-                                    checkpoints = std::move(checkpoints)]() -> Result<void> {
+    in_flight = committer_->submit([this, ready, sets = std::move(sets), jobs = std::move(jobs),
+                                    checkpoints = std::move(checkpoints)]() mutable -> Result<void> {
+      ready(sets, jobs, checkpoints);
       std::vector<WriteSet*> all;
-      for (std::size_t i = 0; i < sets.size(); ++i) {
-        jobs[i](*sets[i]);
-        sets[i]->put(checkpoints[i].first, checkpoints[i].second);
-        all.push_back(sets[i].get());
-      }
+      for (auto& set : sets) all.push_back(set.get());
       return db_.commit(all);
     });
     return {};

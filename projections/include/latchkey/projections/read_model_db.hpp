@@ -30,6 +30,9 @@ class WriteSet {
   virtual void put(std::string_view key, std::string_view value) = 0;
   virtual void erase(std::string_view key) = 0;
   virtual std::size_t size() const = 0;
+  // Readies what was written so far for the commit (sorts it) on the calling
+  // thread, so that the commit, on another, does less. Writes may follow.
+  virtual void prepare() {}
 };
 
 class ReadModelDb {
