@@ -6,10 +6,13 @@
 // again hold their writes (and checkpoint) across batches and commit them at
 // the end (RunnerOptions::hold_after_events).
 //
-// Two threads share the work of a long catch-up: while the runner's committer
-// thread serialises and writes batch k, the calling thread folds batch k+1. Rows
-// cached in memory are only dropped when no batch is in flight, so a fold
-// never reads a row older than one still waiting to be written.
+// Threads share the work of a long catch-up: one reads and decodes the log
+// ahead of the folds; the calling thread and a second one fold it, each for
+// its own projections (every other one); while the runner's committer thread
+// writes batch k, they fold batch k+1. Rows cached in memory are only
+// dropped when no batch is in flight, so a fold never reads a row older than
+// one still waiting to be written, and they are freed on a thread of their
+// own (destroy_later).
 //
 // At open() a projection whose stored schema version differs from its code's
 // is erased and rebuilt from the log; the others only catch up the tail.
