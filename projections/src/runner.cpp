@@ -3,12 +3,12 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <deque>
 #include <future>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "job_thread.hpp"
 #include "read_ahead.hpp"
 
 namespace latchkey::projections {
@@ -27,51 +27,16 @@ std::string checkpoint_key(std::string_view projection_name) {
 // thread creations a second while the server followed a busy log.)
 class Committer {
  public:
-  Committer()
-      : thread_([this] {
-          pthread_setname_np(pthread_self(), "lk-rm-commit");
-          run();
-        }) {}
-  ~Committer() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();  // after every job handed over has run
-  }
-
   template <class Job>
   std::future<Result<void>> submit(Job&& job) {
-    std::packaged_task<Result<void>()> task(std::forward<Job>(job));
-    auto done = task.get_future();
-    {
-      std::lock_guard lock(mu_);
-      jobs_.push_back(std::move(task));
-    }
-    cv_.notify_one();
+    auto task = std::make_shared<std::packaged_task<Result<void>()>>(std::forward<Job>(job));
+    auto done = task->get_future();
+    thread_.post([task] { (*task)(); });
     return done;
   }
 
  private:
-  void run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
-      if (jobs_.empty()) return;
-      auto task = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::packaged_task<Result<void>()>> jobs_;
-  bool stopping_ = false;
-  std::thread thread_;  // last: starts once the rest is built
+  JobThread thread_{"lk-rm-commit"};
 };
 
 // Folds the chunks of a read-ahead for some of the projections on a thread
@@ -82,58 +47,29 @@ class Committer {
 class SecondFold {
  public:
   SecondFold(ReadAhead& ahead, std::function<Result<void>(const ReadAhead::Item&)> apply)
-      : ahead_(ahead), apply_(std::move(apply)), thread_([this] {
-          pthread_setname_np(pthread_self(), "lk-fold");
-          run();
-        }) {}
-  ~SecondFold() { (void)finish(); }
+      : ahead_(ahead), apply_(std::move(apply)) {}
 
   void give(ReadAhead::Chunk* chunk) {
-    {
-      std::lock_guard lock(mu_);
-      chunks_.push_back(chunk);
-    }
-    cv_.notify_one();
+    thread_.post([this, chunk] {
+      for (std::size_t i = 0; outcome_.ok() && i < chunk->size; ++i) outcome_ = apply_(chunk->items[i]);
+      if (!outcome_) failed_.store(true, std::memory_order_relaxed);
+      ahead_.done_with(chunk);
+    });
   }
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   // Waits until every chunk given is folded (or, after a failure, passed
   // over) and handed back; the outcome.
   Result<void> finish() {
-    {
-      std::lock_guard lock(mu_);
-      finishing_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    thread_.wait_idle();
     return outcome_;
   }
 
  private:
-  void run() {
-    for (;;) {
-      ReadAhead::Chunk* chunk = nullptr;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return finishing_ || !chunks_.empty(); });
-        if (chunks_.empty()) return;
-        chunk = chunks_.front();
-        chunks_.pop_front();
-      }
-      for (std::size_t i = 0; outcome_.ok() && i < chunk->size; ++i) outcome_ = apply_(chunk->items[i]);
-      if (!outcome_) failed_.store(true, std::memory_order_relaxed);
-      ahead_.done_with(chunk);
-    }
-  }
-
   ReadAhead& ahead_;
   std::function<Result<void>(const ReadAhead::Item&)> apply_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<ReadAhead::Chunk*> chunks_;
-  bool finishing_ = false;
-  Result<void> outcome_;  // the thread's own until it is joined
+  Result<void> outcome_;  // the thread's own until it is idle
   std::atomic<bool> failed_{false};
-  std::thread thread_;  // last: starts once the rest is built
+  JobThread thread_{"lk-fold"};  // last: goes first, after its last job
 };
 
 ProjectionRunner::ProjectionRunner(eventstore::EventStore& store, ReadModelDb& db,
