@@ -21,8 +21,14 @@ LATCHKEY_JSON_FLAT_OUT(OutboxMessage, id, tenant, sender_name, guardian_id, chan
                        credential_ref, created_at_us, expires_at_us)
 
 std::string encode_outbox_message(const OutboxMessage& message) {
+  // Room for every field, its name and the body's escapes (its newlines):
+  // a message that outgrew its first buffer was copied into one of over
+  // 1 KiB, which made malloc consolidate its free lists on a command thread.
+  const auto& m = message;
   std::string out;
-  out.reserve(256 + message.body.size());
+  out.reserve(192 + m.id.size() + m.tenant.size() + m.sender_name.size() + m.guardian_id.size() +
+              m.channel.size() + m.kind.size() + m.to.size() + m.subject.size() + m.credential_ref.size() +
+              m.body.size() + m.body.size() / 8);
   if (flat_to_json(out, message)) return out;
   return nlohmann::json(message).dump();
 }
@@ -41,7 +47,8 @@ LATCHKEY_JSON_FLAT_OUT(OutboxFileLine, id, tenant, channel, to, subject, body, s
 std::string outbox_file_line(const OutboxMessage& m, Micros sent_at_us) {
   const OutboxFileLine line{m.id, m.tenant, m.channel, m.to, m.subject, m.body, format_time(sent_at_us)};
   std::string out;
-  out.reserve(128 + m.body.size());
+  out.reserve(96 + line.id.size() + line.tenant.size() + line.channel.size() + line.to.size() + line.subject.size() +
+              line.sent_at.size() + line.body.size() + line.body.size() / 8);
   if (!flat_to_json(out, line)) out = nlohmann::json(line).dump();
   out += '\n';
   return out;
