@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "support/http_client.hpp"
+#include "support/latchkeyd.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -14,25 +15,6 @@ namespace latchkey {
 namespace {
 
 using namespace latchkey::testing;
-
-class Latchkeyd {
- public:
-  Latchkeyd(const TempDir& dir, const std::string& log_name)
-      : port_(free_port()),
-        process_(LATCHKEYD, {"--data", dir.str("data"), "--listen", "127.0.0.1:" + std::to_string(port_)},
-                 dir.str(log_name)) {
-    for (int i = 0; i < 500 && ready() == false; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  bool ready() { return request(port_, "GET", "/readyz").status == 200; }
-  std::uint16_t port() const { return port_; }
-  ChildProcess& process() { return process_; }
-
- private:
-  std::uint16_t port_;
-  ChildProcess process_;
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -44,10 +26,36 @@ std::string read_file(const std::string& path) {
 // Starts latchkeyd on `dir`, waits until it serves, stops it with SIGTERM and
 // returns what it printed.
 std::string start_and_stop(const TempDir& dir, const std::string& log_name) {
-  Latchkeyd server(dir, log_name);
+  LatchkeydProcess server(dir, {}, log_name);
   EXPECT_TRUE(server.ready()) << server.process().output();
   EXPECT_EQ(server.process().signal_and_wait(SIGTERM), 0) << "SIGTERM is a clean shutdown";
   return server.process().output();
+}
+
+// The test support tells this process's listening socket from another's, so
+// that a test never drives a server other than the one it started.
+TEST(LatchkeydTest, TheSupportTellsWhichProcessListensOnAPort) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);  // not the sleeper's too
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::uint16_t port = ntohs(addr.sin_port);
+  EXPECT_FALSE(listens_on(::getpid(), port)) << "bound, not listening";
+  ASSERT_EQ(::listen(fd, 1), 0);
+  EXPECT_TRUE(listens_on(::getpid(), port));
+  EXPECT_FALSE(listens_on(::getpid(), static_cast<std::uint16_t>(port + 1)));
+  TempDir dir;
+  ChildProcess sleeper("/bin/sleep", {"5"}, dir.str("sleep.log"));
+  EXPECT_FALSE(listens_on(sleeper.pid(), port)) << "another process";
+  EXPECT_FALSE(has_exited(sleeper.pid()));
+  EXPECT_FALSE(has_exited(::getpid()));
+  ChildProcess done("/bin/true", {}, dir.str("true.log"));
+  for (int i = 0; i < 500 && !has_exited(done.pid()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(has_exited(done.pid())) << "a zombie counts as exited";
+  ::close(fd);
 }
 
 TEST(LatchkeydTest, FirstStartPrintsThePlatformKeyOnceAndKeepsIt) {
@@ -71,7 +79,7 @@ TEST(LatchkeydTest, FirstStartPrintsThePlatformKeyOnceAndKeepsIt) {
 
 TEST(LatchkeydTest, HealthReadinessAndMetricsAnswer) {
   TempDir dir;
-  Latchkeyd server(dir, "server.log");
+  LatchkeydProcess server(dir);
   ASSERT_TRUE(server.ready());
   auto health = request(server.port(), "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
@@ -89,7 +97,7 @@ TEST(LatchkeydTest, HealthReadinessAndMetricsAnswer) {
 
 TEST(LatchkeydTest, RefusalsAreProblemJson) {
   TempDir dir;
-  Latchkeyd server(dir, "server.log");
+  LatchkeydProcess server(dir);
   ASSERT_TRUE(server.ready());
   auto missing = request(server.port(), "GET", "/v1/nothing-here");
   EXPECT_EQ(missing.status, 404);

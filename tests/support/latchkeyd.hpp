@@ -3,9 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -78,18 +81,69 @@ inline ApiReply api_call(std::uint16_t port, const std::string& method, const st
   return reply;
 }
 
+// Whether process `pid` has exited (or is a zombie not yet waited for).
+inline bool has_exited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  const auto paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'Z';
+}
+
+// Whether process `pid` holds the socket listening on TCP port `port`
+// (/proc/net/tcp's LISTEN entries, matched by inode to the process's fds).
+inline bool listens_on(pid_t pid, std::uint16_t port) {
+  std::set<std::string> sockets;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.starts_with("socket:[")) sockets.insert(target.substr(8, target.size() - 9));
+  }
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the header
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+    const auto colon = local.find(':');
+    if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+    if (std::stoul(local.substr(colon + 1), nullptr, 16) == port && sockets.contains(inode)) return true;
+  }
+  return false;
+}
+
 class LatchkeydProcess {
  public:
+  // Starts latchkeyd on a free port and waits (up to 10 s) until it is ready.
+  // A port free_port() handed out may be taken by another test's server
+  // before this one binds it (tests run side by side): then this server
+  // exits with "cannot listen", the other answers on the port, and the
+  // server is started again on another port.
   LatchkeydProcess(const TempDir& dir, std::vector<std::string> extra_args = {},
                    const std::string& log_name = "server.log")
-      : dir_(dir), port_(free_port()), log_path_(dir.str(log_name)) {
-    std::vector<std::string> args = {"--data", data_dir(), "--listen", "127.0.0.1:" + std::to_string(port_)};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    process_ = std::make_unique<ChildProcess>(LATCHKEYD, args, log_path_);
-    for (int i = 0; i < 1000 && !ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      : dir_(dir), log_path_(dir.str(log_name)) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = free_port();
+      std::vector<std::string> args = {"--data", data_dir(), "--listen", "127.0.0.1:" + std::to_string(port_)};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      process_ = std::make_unique<ChildProcess>(LATCHKEYD, args, log_path_);
+      bool lost_the_port = false;
+      for (int i = 0; i < 1000 && !ready(); ++i) {
+        if (has_exited(process_->pid())) {
+          lost_the_port = log().find("cannot listen") != std::string::npos;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (!lost_the_port) return;
+    }
   }
 
-  bool ready() const { return request(port_, "GET", "/readyz").status == 200; }
+  // Ready, and it is this server that answers.
+  bool ready() const {
+    return listens_on(process_->pid(), port_) && request(port_, "GET", "/readyz").status == 200;
+  }
   std::uint16_t port() const { return port_; }
   std::string data_dir() const { return dir_.str("data"); }
   std::string platform_key() const {
@@ -114,7 +168,7 @@ class LatchkeydProcess {
 
  private:
   const TempDir& dir_;
-  std::uint16_t port_;
+  std::uint16_t port_ = 0;
   std::string log_path_;
   std::unique_ptr<ChildProcess> process_;
 };
