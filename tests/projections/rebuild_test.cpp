@@ -125,6 +125,15 @@ json all_answers(Harness& h, projections::ReadModels& a, const History& history)
   return out;
 }
 
+// A read-model store of its own in the harness's temp dir (nullptr, and a
+// failure, when it does not open).
+std::unique_ptr<projections::ReadModelDb> read_model_store(Harness& h, const std::string& name) {
+  auto opened = projections::open_read_model_db(h.dir.str(name));
+  if (opened.ok()) return std::move(*opened);
+  ADD_FAILURE() << opened.error().message;
+  return nullptr;
+}
+
 // A random history, and every answer a rebuild from scratch gives about it.
 std::string given_history_and_its_answers(Harness& h, History& history, std::uint64_t events, unsigned seed) {
   history.generate(h, events, seed);
@@ -266,23 +275,26 @@ class FailingDb final : public projections::ReadModelDb {
   int allowed_;
 };
 
+// A catch-up onto `real` that "crashes" after `allowed` batches (every commit
+// after them fails); how far it got.
+std::uint64_t crash_after(Harness& h, projections::ReadModelDb& real, int allowed,
+                          const projections::RunnerOptions& options) {
+  FailingDb failing(real, allowed);
+  projections::ProjectionRunner runner(*h.store, failing, projections::make_all_projections(failing), options);
+  EXPECT_TRUE(runner.open().ok());
+  EXPECT_FALSE(runner.catch_up().ok()) << "it should have crashed after " << allowed << " batches";
+  return runner.applied();
+}
+
 TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
   Harness h;
   History history;
   const auto expected = given_history_and_its_answers(h, history, 2'000, 7);
 
-  auto opened = projections::open_read_model_db(h.dir.str("crashy"));
-  ASSERT_TRUE(opened.ok());
-  auto& real = **opened;
-  for (int allowed : {0, 1, 3}) {
-    FailingDb failing(real, allowed);
-    projections::ProjectionRunner runner(*h.store, failing, projections::make_all_projections(failing),
-                                         {.max_batch_events = 250});
-    ASSERT_TRUE(runner.open().ok());
-    auto r = runner.catch_up();
-    ASSERT_FALSE(r.ok());  // it "crashed" after `allowed` batches
-    EXPECT_LT(runner.applied(), h.head());
-  }
+  auto store = read_model_store(h, "crashy");
+  ASSERT_NE(store, nullptr);
+  auto& real = *store;
+  for (int allowed : {0, 1, 3}) EXPECT_LT(crash_after(h, real, allowed, {.max_batch_events = 250}), h.head());
   // Restart on the same store: it resumes from the checkpoints and ends equal.
   projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real),
                                        {.max_batch_events = 250});
@@ -343,16 +355,11 @@ TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {
   Harness h;
   History history;
   const auto expected = given_history_and_its_answers(h, history, 2'000, 9);
-  auto opened = projections::open_read_model_db(h.dir.str("crashy-held"));
-  ASSERT_TRUE(opened.ok());
-  auto& real = **opened;
+  auto store = read_model_store(h, "crashy-held");
+  ASSERT_NE(store, nullptr);
+  auto& real = *store;
   const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
-  for (int allowed : {1, 3}) {
-    FailingDb failing(real, allowed);
-    projections::ProjectionRunner runner(*h.store, failing, projections::make_all_projections(failing), options);
-    ASSERT_TRUE(runner.open().ok());
-    ASSERT_FALSE(runner.catch_up().ok());
-  }
+  for (int allowed : {1, 3}) crash_after(h, real, allowed, options);
   projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
   ASSERT_TRUE(runner.open().ok());
   EXPECT_GT(runner.checkpoint("audit").position, 0u) << "the audit log's batches were kept";
@@ -455,9 +462,9 @@ TEST(Rebuild, AFoldFailureAfterALandedBatchNeitherLosesNorRepeatsIt) {
   History history;
   const auto expected = given_history_and_its_answers(h, history, 1'000, 11);
 
-  auto opened = projections::open_read_model_db(h.dir.str("failing"));
-  ASSERT_TRUE(opened.ok());
-  auto& db = **opened;
+  auto store = read_model_store(h, "failing");
+  ASSERT_NE(store, nullptr);
+  auto& db = *store;
   auto all = projections::make_all_projections(db);
   for (auto& p : all) {
     if (p->name() == "directory") p = std::make_unique<FailsOnce>(std::move(p), 450);
@@ -482,9 +489,9 @@ TEST(Rebuild, AFoldFailureOnEitherFoldingThreadAbandonsTheBatch) {
   const auto expected = given_history_and_its_answers(h, history, 9'000, 12);
   ASSERT_GE(h.head(), 8'192u);
   for (const char* failing : {"directory", "login_state"}) {
-    auto opened = projections::open_read_model_db(h.dir.str(std::string("two-folds-") + failing));
-    ASSERT_TRUE(opened.ok());
-    auto& db = **opened;
+    auto store = read_model_store(h, std::string("two-folds-") + failing);
+    ASSERT_NE(store, nullptr);
+    auto& db = *store;
     auto all = projections::make_all_projections(db);
     for (auto& p : all) {
       if (p->name() == failing) p = std::make_unique<FailsOnce>(std::move(p), 6'000);
