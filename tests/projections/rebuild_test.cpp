@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -261,19 +262,30 @@ class FailingDb final : public projections::ReadModelDb {
   }
   std::unique_ptr<projections::WriteSet> begin() override { return inner_.begin(); }
   Result<void> commit(projections::WriteSet& w) override {
+    ++commits_;
     if (allowed_-- <= 0) return make_error("storage_error", "injected failure");
     return inner_.commit(w);
   }
   Result<void> commit(const std::vector<projections::WriteSet*>& sets) override {
+    ++commits_;
     if (allowed_-- <= 0) return make_error("storage_error", "injected failure");
     return inner_.commit(sets);
   }
   Result<void> erase_prefix(std::string_view p) override { return inner_.erase_prefix(p); }
+  // Commits asked for, failed or not.
+  int commits() const { return commits_; }
 
  private:
   projections::ReadModelDb& inner_;
   int allowed_;
+  int commits_ = 0;
 };
+
+std::vector<std::string> projection_names(projections::ReadModelDb& db) {
+  std::vector<std::string> names;
+  for (const auto& p : projections::make_all_projections(db)) names.emplace_back(p->name());
+  return names;
+}
 
 // A catch-up onto `real` that "crashes" after `allowed` batches (every commit
 // after them fails); how far it got.
@@ -365,6 +377,54 @@ TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {
   EXPECT_GT(runner.checkpoint("audit").position, 0u) << "the audit log's batches were kept";
   EXPECT_EQ(runner.checkpoint("login_state").position, 0u) << "held rows were never written";
   ASSERT_TRUE(runner.catch_up().ok());
+  projections::ReadModels answers(real, *h.store, h.clock, &runner);
+  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+}
+
+// A long catch-up ends by handing over what each projection held, one
+// write per projection, readied on two threads. A crash among those writes
+// keeps exactly the projections whose write landed (at the head); the
+// others start again from their last checkpoint, and the restart ends equal.
+TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
+  Harness h;
+  History history;
+  const auto expected = given_history_and_its_answers(h, history, 2'000, 11);
+  const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
+  int commits = 0;  // of a whole catch-up
+  {
+    auto scratch = read_model_store(h, "counted");
+    ASSERT_NE(scratch, nullptr);
+    FailingDb counting(*scratch, 1'000'000);
+    projections::ProjectionRunner runner(*h.store, counting, projections::make_all_projections(counting), options);
+    ASSERT_TRUE(runner.open().ok());
+    ASSERT_TRUE(runner.catch_up().ok());
+    commits = counting.commits();
+  }
+  auto store = read_model_store(h, "crashy-end");
+  ASSERT_NE(store, nullptr);
+  auto& real = *store;
+  const auto names = projection_names(real);
+  const int at_the_end = static_cast<int>(names.size());  // every projection changed
+  ASSERT_GT(commits, at_the_end);
+  std::map<std::string, std::uint64_t> believed;  // by the runner that crashed
+  {
+    FailingDb failing(real, commits - at_the_end + 3);
+    projections::ProjectionRunner crashing(*h.store, failing, projections::make_all_projections(failing), options);
+    ASSERT_TRUE(crashing.open().ok());
+    ASSERT_FALSE(crashing.catch_up().ok());
+    for (const auto& name : names) believed[name] = crashing.checkpoint(name).position;
+  }
+
+  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
+  ASSERT_TRUE(runner.open().ok());
+  int landed = 0;
+  for (const auto& name : names) {
+    landed += runner.checkpoint(name).position == h.head();
+    EXPECT_EQ(runner.checkpoint(name).position, believed[name]) << name << ": what landed is what it counted";
+  }
+  EXPECT_EQ(landed, 3);
+  ASSERT_TRUE(runner.catch_up().ok());
+  for (const auto& name : names) EXPECT_EQ(runner.checkpoint(name).position, h.head()) << name;
   projections::ReadModels answers(real, *h.store, h.clock, &runner);
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
