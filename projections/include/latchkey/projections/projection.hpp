@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,7 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <algorithm>
 
 #include "latchkey/domain/events.hpp"
 #include "latchkey/eventstore/event_store.hpp"
@@ -130,13 +131,13 @@ class Rows {
   // Drops the cached rows (the runner decides when: RunnerOptions::max_cached_rows).
   void trim_cache() {
     if (!dirty_.empty()) return;  // changes not yet taken stay
-    if (!cache_.empty()) destroy_later(std::make_shared<Cache>(std::move(cache_)));
+    if (cache_.size() > 0) destroy_later(std::make_shared<Cache>(std::move(cache_)));
     cache_ = Cache();
     complete_ = false;
   }
   std::size_t cached() const { return cache_.size(); }
   void reset(Projection::Stored stored) {
-    cache_.clear();
+    cache_ = Cache();
     dirty_.clear();
     complete_ = stored == Projection::Stored::erased;
   }
@@ -147,22 +148,65 @@ class Rows {
     bool dirty = false;      // changed since the last take_changes()
   };
   using Cached = std::pair<const std::string, Entry>;
-  using Cache = std::unordered_map<std::string, Entry>;
 
-  // The cached entry for `key`, read from the store on a miss. (Entries of an
-  // unordered_map stay where they are when it grows, so dirty_ may point at
-  // them until the cache is cleared.)
+  // The cached entries by key: an open-addressing table of (hash, entry)
+  // over entries that never move (a deque), so that dirty_ may point at them
+  // until the cache is cleared. A lookup reads one slot, then the entry's
+  // key; std::unordered_map read the bucket, the node before, and the hash
+  // kept at the far end of a node as large as the row, a cache miss each,
+  // and a rebuild looks up a guardian's rows a few million times.
+  class Cache {
+   public:
+    std::size_t size() const { return entries_.size(); }
+    Cached* find(const std::string& key, std::size_t hash) {
+      if (slots_.empty()) return nullptr;
+      for (std::size_t i = hash & mask();; i = (i + 1) & mask()) {
+        const Slot& slot = slots_[i];
+        if (slot.entry == nullptr) return nullptr;
+        if (slot.hash == hash && slot.entry->first == key) return slot.entry;
+      }
+    }
+    Cached& add(const std::string& key, std::size_t hash, Entry entry) {
+      if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+      auto& added = entries_.emplace_back(key, std::move(entry));
+      place(Slot{hash, &added});
+      return added;
+    }
+
+   private:
+    struct Slot {
+      std::size_t hash = 0;
+      Cached* entry = nullptr;  // nullptr: free
+    };
+    std::size_t mask() const { return slots_.size() - 1; }
+    void place(Slot slot) {
+      std::size_t i = slot.hash & mask();
+      while (slots_[i].entry != nullptr) i = (i + 1) & mask();
+      slots_[i] = slot;
+    }
+    void grow() {
+      std::vector<Slot> old(std::max<std::size_t>(64, slots_.size() * 2));
+      old.swap(slots_);
+      for (const Slot& slot : old) {
+        if (slot.entry != nullptr) place(slot);
+      }
+    }
+    std::vector<Slot> slots_;  // a power of two, at most half full
+    std::deque<Cached> entries_;
+  };
+
+  // The cached entry for `key`, read from the store on a miss.
   Cached& entry(const std::string& key) {
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return *it;
+    const std::size_t hash = std::hash<std::string>{}(key);
+    if (auto* cached = cache_.find(key, hash)) return *cached;
     Entry fresh;
-    if (complete_) return *cache_.emplace(key, std::move(fresh)).first;  // never written: not stored
+    if (complete_) return cache_.add(key, hash, std::move(fresh));  // never written: not stored
     auto stored = db_.get(key);
     if (!stored) throw ReadModelError("cannot read " + key + ": " + stored.error().message);
     if (stored->has_value() && !read_json(**stored, fresh.row.emplace())) {
       throw ReadModelError("read-model row " + key + " does not decode");
     }
-    return *cache_.emplace(key, std::move(fresh)).first;
+    return cache_.add(key, hash, std::move(fresh));
   }
 
   ReadModelDb& db_;
