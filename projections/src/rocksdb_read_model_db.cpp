@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "latchkey/projections/read_model_db.hpp"
-#include "key_order.hpp"
 
 namespace latchkey::projections {
 namespace {
@@ -74,18 +73,14 @@ class RocksWriteSet final : public WriteSet {
   }
   void sort() {
     if (sorted_ == ops_.size()) return;
-    std::vector<std::string_view> keys;
-    keys.reserve(ops_.size());
-    for (const auto& op : ops_) keys.push_back(op.key);
     // Stable: of two writes to one key, the later stays later, and wins.
-    const auto order = key_order(keys);
-    std::vector<Op> sorted;
-    sorted.reserve(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      if (i + 1 < order.size() && keys[order[i + 1]] == keys[order[i]]) continue;
-      sorted.push_back(ops_[order[i]]);
+    std::stable_sort(ops_.begin(), ops_.end(), [](const Op& a, const Op& b) { return a.key < b.key; });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      if (i + 1 < ops_.size() && ops_[i + 1].key == ops_[i].key) continue;
+      ops_[kept++] = ops_[i];
     }
-    ops_ = std::move(sorted);
+    ops_.resize(kept);
     sorted_ = ops_.size();
   }
 
