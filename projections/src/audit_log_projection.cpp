@@ -22,14 +22,22 @@ class AuditLogProjection final : public Projection {
     std::string subject = audit_subject(event);
     if (subject.empty()) subject = d.tenant;
     const std::string pos = be64(recorded.position);
-    writes.put(keys::audit_prefix(d.tenant) + pos, "");
-    writes.put(keys::audit_subject_prefix(d.tenant, subject) + pos, "");
-    if (!d.actor.id.empty()) writes.put(keys::audit_actor_prefix(d.tenant, d.actor.id) + pos, "");
+    auto put = [&](char index, std::string_view name) {
+      keys::audit_prefix_into(key_, index, d.tenant, name);
+      key_ += pos;
+      writes.put(key_, "");
+    };
+    put('e', {});
+    put('s', subject);
+    if (!d.actor.id.empty()) put('a', d.actor.id);
   }
   std::function<void(WriteSet&)> take_changes() override { return [](WriteSet&) {}; }
   void trim_cache() override {}
   std::size_t cached_rows() const override { return 0; }
   void reset(Stored) override {}
+
+ private:
+  std::string key_;  // the key being written, kept for its capacity
 };
 
 }  // namespace

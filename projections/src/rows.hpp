@@ -128,12 +128,34 @@ inline std::string family_acceptance_prefix(std::string_view t, std::string_view
   return "policy_acceptances/f/" + std::string(t) + "/" + std::string(f) + "/";
 }
 std::string family_acceptance(std::string_view t, std::string_view f, std::string_view p, std::int64_t version);
-inline std::string audit_prefix(std::string_view t) { return "audit/e/" + std::string(t) + "/"; }
+// The audit log's three indexes: every event of a tenant ('e'), by subject
+// ('s') and by actor ('a'), each key ending in the event's position. Written
+// into `out` (replacing what it held): the projection builds three keys an
+// event in one buffer.
+inline void audit_prefix_into(std::string& out, char index, std::string_view t, std::string_view name = {}) {
+  out.assign("audit/");
+  out += index;
+  out += '/';
+  out.append(t);
+  out += '/';
+  if (index == 'e') return;
+  out.append(name);
+  out += '\0';
+}
+inline std::string audit_prefix(std::string_view t) {
+  std::string k;
+  audit_prefix_into(k, 'e', t);
+  return k;
+}
 inline std::string audit_subject_prefix(std::string_view t, std::string_view subject) {
-  return "audit/s/" + std::string(t) + "/" + std::string(subject) + '\0';
+  std::string k;
+  audit_prefix_into(k, 's', t, subject);
+  return k;
 }
 inline std::string audit_actor_prefix(std::string_view t, std::string_view actor) {
-  return "audit/a/" + std::string(t) + "/" + std::string(actor) + '\0';
+  std::string k;
+  audit_prefix_into(k, 'a', t, actor);
+  return k;
 }
 }  // namespace keys
 
