@@ -325,6 +325,9 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   // as it is ready. (Readied one at a time, on this thread, while the
   // committer wrote the one before, this took ~1 s of a 1M-event rebuild
   // with a core idle for half of it.)
+  // The batch before must have landed first: a projection that commits
+  // every batch (the audit index) writes only its last one here, with a
+  // checkpoint that counts the earlier ones as written.
   auto hand_over_held = [&]() -> Result<void> {
     if (auto r = land(); !r) return r;
     std::vector<std::size_t> todo;

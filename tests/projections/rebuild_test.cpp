@@ -247,10 +247,14 @@ TEST(Rebuild, DroppedCachesAreDestroyedOnAThreadOfTheirOwnInOrder) {
   }
 }
 
-// Fails every commit after the first `allowed`, like a crash between batches.
+// Fails every commit after the first `allowed`, like a crash between batches;
+// with `Fails::once`, only the one right after them (a write refused, say
+// for want of space, and the next one taken).
 class FailingDb final : public projections::ReadModelDb {
  public:
-  FailingDb(projections::ReadModelDb& inner, int allowed) : inner_(inner), allowed_(allowed) {}
+  enum class Fails { from_then_on, once };
+  FailingDb(projections::ReadModelDb& inner, int allowed, Fails fails = Fails::from_then_on)
+      : inner_(inner), allowed_(allowed), fails_(fails) {}
   Result<std::optional<std::string>> get(std::string_view key) override { return inner_.get(key); }
   Result<void> scan(std::string_view p, std::string_view s,
                     const std::function<bool(std::string_view, std::string_view)>& v) override {
@@ -262,13 +266,11 @@ class FailingDb final : public projections::ReadModelDb {
   }
   std::unique_ptr<projections::WriteSet> begin() override { return inner_.begin(); }
   Result<void> commit(projections::WriteSet& w) override {
-    ++commits_;
-    if (allowed_-- <= 0) return make_error("storage_error", "injected failure");
+    if (fails_now()) return make_error("storage_error", "injected failure");
     return inner_.commit(w);
   }
   Result<void> commit(const std::vector<projections::WriteSet*>& sets) override {
-    ++commits_;
-    if (allowed_-- <= 0) return make_error("storage_error", "injected failure");
+    if (fails_now()) return make_error("storage_error", "injected failure");
     return inner_.commit(sets);
   }
   Result<void> erase_prefix(std::string_view p) override { return inner_.erase_prefix(p); }
@@ -276,8 +278,14 @@ class FailingDb final : public projections::ReadModelDb {
   int commits() const { return commits_; }
 
  private:
+  bool fails_now() {
+    ++commits_;
+    return fails_ == Fails::once ? commits_ == allowed_ + 1 : commits_ > allowed_;
+  }
+
   projections::ReadModelDb& inner_;
   int allowed_;
+  Fails fails_;
   int commits_ = 0;
 };
 
@@ -381,6 +389,18 @@ TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
 
+// How many writes a whole catch-up of the history makes, on a store of its own.
+int commits_of_a_catch_up(Harness& h, const projections::RunnerOptions& options) {
+  auto scratch = read_model_store(h, "counted");
+  EXPECT_NE(scratch, nullptr);
+  if (!scratch) return 0;
+  FailingDb counting(*scratch, 1'000'000);
+  projections::ProjectionRunner runner(*h.store, counting, projections::make_all_projections(counting), options);
+  EXPECT_TRUE(runner.open().ok());
+  EXPECT_TRUE(runner.catch_up().ok());
+  return counting.commits();
+}
+
 // A long catch-up ends by handing over what each projection held, one
 // write per projection, readied on two threads. A crash among those writes
 // keeps exactly the projections whose write landed (at the head); the
@@ -390,16 +410,7 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
   History history;
   const auto expected = given_history_and_its_answers(h, history, 2'000, 11);
   const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
-  int commits = 0;  // of a whole catch-up
-  {
-    auto scratch = read_model_store(h, "counted");
-    ASSERT_NE(scratch, nullptr);
-    FailingDb counting(*scratch, 1'000'000);
-    projections::ProjectionRunner runner(*h.store, counting, projections::make_all_projections(counting), options);
-    ASSERT_TRUE(runner.open().ok());
-    ASSERT_TRUE(runner.catch_up().ok());
-    commits = counting.commits();
-  }
+  const int commits = commits_of_a_catch_up(h, options);
   auto store = read_model_store(h, "crashy-end");
   ASSERT_NE(store, nullptr);
   auto& real = *store;
@@ -425,6 +436,37 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
   EXPECT_EQ(landed, 3);
   ASSERT_TRUE(runner.catch_up().ok());
   for (const auto& name : names) EXPECT_EQ(runner.checkpoint(name).position, h.head()) << name;
+  projections::ReadModels answers(real, *h.store, h.clock, &runner);
+  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+}
+
+// The last batch before the end is refused but the store takes the writes
+// after it: the end must not be handed over then, or the audit index (which
+// writes every batch) would land its last batch with a checkpoint at the
+// head and the refused batch's entries would never be written.
+TEST(Rebuild, ARefusedBatchBeforeTheEndStopsTheEndFromBeingWritten) {
+  Harness h;
+  History history;
+  const auto expected = given_history_and_its_answers(h, history, 2'000, 13);
+  const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
+  const int commits = commits_of_a_catch_up(h, options);
+  auto store = read_model_store(h, "refused");
+  ASSERT_NE(store, nullptr);
+  auto& real = *store;
+  const auto names = projection_names(real);
+  const int at_the_end = static_cast<int>(names.size());
+  ASSERT_GT(commits, at_the_end + 1);
+  {
+    FailingDb refusing(real, commits - at_the_end - 1, FailingDb::Fails::once);
+    projections::ProjectionRunner runner(*h.store, refusing, projections::make_all_projections(refusing), options);
+    ASSERT_TRUE(runner.open().ok());
+    ASSERT_FALSE(runner.catch_up().ok());
+    EXPECT_EQ(refusing.commits(), commits - at_the_end) << "nothing was written after the refused batch";
+  }
+  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
+  ASSERT_TRUE(runner.open().ok());
+  for (const auto& name : names) EXPECT_LT(runner.checkpoint(name).position, h.head()) << name;
+  ASSERT_TRUE(runner.catch_up().ok());
   projections::ReadModels answers(real, *h.store, h.clock, &runner);
   EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }

@@ -10,6 +10,7 @@
 // Not thread-safe: the runner calls a projection from one thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -20,7 +21,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <algorithm>
 
 #include "latchkey/domain/events.hpp"
 #include "latchkey/eventstore/event_store.hpp"
