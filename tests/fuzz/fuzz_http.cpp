@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include "latchkey/http/server.hpp"
@@ -56,6 +57,46 @@ int connect_to_server() {
   }
 }
 
+// The status line of one GET /healthz on a fresh connection, read until it
+// is whole or the server closes; what went wrong otherwise.
+std::string health_status(std::string& failure) {
+  int fd = connect_to_server();
+  const char request[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  (void)::send(fd, request, sizeof request - 1, MSG_NOSIGNAL);
+  std::string got;
+  char buffer[512];
+  while (got.size() < 12) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) {
+      failure = "got " + std::to_string(got.size()) + " bytes, then " +
+                (n == 0 ? std::string("the server closed") : std::string(std::strerror(errno)));
+      break;
+    }
+    got.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return got.substr(0, 12);
+}
+
+// The server answers a well-formed request. A probe that fails is tried
+// again (a machine busy with other tests can stall a connection past the
+// 5 s receive timeout) and said on stderr; three failures in a row mean the
+// server is gone or wedged, and end the run.
+void probe_health() {
+  std::string failure;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const std::string status = health_status(failure);
+    if (status == "HTTP/1.1 200") {
+      if (attempt > 1) std::fprintf(stderr, "fuzz_http: health probe answered on attempt %d\n", attempt);
+      return;
+    }
+    if (failure.empty()) failure = "status line \"" + status + "\"";
+    std::fprintf(stderr, "fuzz_http: health probe %d failed: %s\n", attempt, failure.c_str());
+    failure.clear();
+  }
+  __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -88,13 +129,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   ::close(fd);
   // Still serving: a well-formed request gets its answer.
-  if (size % 64 == 0) {
-    int probe = connect_to_server();
-    const char request[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    (void)::send(probe, request, sizeof request - 1, MSG_NOSIGNAL);
-    ssize_t n = ::recv(probe, buffer, sizeof buffer, 0);
-    if (n < 12 || std::string_view(buffer, 12) != "HTTP/1.1 200") __builtin_trap();
-    ::close(probe);
-  }
+  if (size % 64 == 0) probe_health();
   return 0;
 }
