@@ -55,15 +55,19 @@ struct CpuTime {
 double process_cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 void print_steal(const CpuTime& before) {
   const CpuTime after = CpuTime::now();
   if (after.total <= before.total) return;
+  const double stolen = static_cast<double>(after.steal - before.steal) /
+                        static_cast<double>(after.total - before.total);
   std::printf("  (%.0f%% of the machine's CPU time was stolen by the hypervisor meanwhile)\n",
-              100.0 * static_cast<double>(after.steal - before.steal) / static_cast<double>(after.total - before.total));
+              100.0 * stolen);
 }
 
 int fail(const std::string& what) {
@@ -196,8 +200,9 @@ int rebuild(const std::string& dir) {
   std::printf("rebuild: %llu events in %.2f s: %.0f events/s\n", static_cast<unsigned long long>(runner.applied()), s,
               static_cast<double>(runner.applied()) / s);
   const double cpu_seconds = process_cpu_seconds() - cpu_before;
+  const double events = static_cast<double>(std::max<std::uint64_t>(1, runner.applied()));
   std::printf("  (%.2f s of CPU on all its threads: %.1f us per event)\n", cpu_seconds,
-              cpu_seconds * 1e6 / static_cast<double>(std::max<std::uint64_t>(1, runner.applied())));
+              cpu_seconds * 1e6 / events);
   print_steal(cpu);
   return 0;
 }

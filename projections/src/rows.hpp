@@ -132,7 +132,8 @@ std::string family_acceptance(std::string_view t, std::string_view f, std::strin
 // ('s') and by actor ('a'), each key ending in the event's position. Written
 // into `out` (replacing what it held): the projection builds three keys an
 // event in one buffer.
-inline void audit_prefix_into(std::string& out, char index, std::string_view t, std::string_view name = {}) {
+inline void audit_prefix_into(std::string& out, char index, std::string_view t,
+                              std::string_view name = {}) {
   out.assign("audit/");
   out += index;
   out += '/';

@@ -87,7 +87,9 @@ void probe_health() {
   for (int attempt = 1; attempt <= 3; ++attempt) {
     const std::string status = health_status(failure);
     if (status == "HTTP/1.1 200") {
-      if (attempt > 1) std::fprintf(stderr, "fuzz_http: health probe answered on attempt %d\n", attempt);
+      if (attempt > 1) {
+        std::fprintf(stderr, "fuzz_http: health probe answered on attempt %d\n", attempt);
+      }
       return;
     }
     if (failure.empty()) failure = "status line \"" + status + "\"";

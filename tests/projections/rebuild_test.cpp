@@ -143,6 +143,21 @@ std::string given_history_and_its_answers(Harness& h, History& history, std::uin
   return all_answers(h, *reference.answers, history).dump();
 }
 
+// Catches `runner` up on `real`; whether every answer is then the one the
+// live read models gave (`expected`).
+::testing::AssertionResult catches_up_to(Harness& h, projections::ReadModelDb& real,
+                                         projections::ProjectionRunner& runner, const History& history,
+                                         const std::string& expected) {
+  if (auto r = runner.catch_up(); !r) {
+    return ::testing::AssertionFailure() << "the catch-up failed: " << r.error().message;
+  }
+  projections::ReadModels answers(real, *h.store, h.clock, &runner);
+  if (all_answers(h, answers, history).dump() != expected) {
+    return ::testing::AssertionFailure() << "the answers differ from the live read models'";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Rebuild, RebuiltReadModelsEqualLiveOnesOverARandomHistory) {
   Harness h;
   // Live: the runner follows the log while the history is made, in batches
@@ -320,9 +335,7 @@ TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
                                        {.max_batch_events = 250});
   ASSERT_TRUE(runner.open().ok());
   EXPECT_GT(runner.applied(), 0u);  // earlier batches were kept, not redone
-  ASSERT_TRUE(runner.catch_up().ok());
-  projections::ReadModels answers(real, *h.store, h.clock, &runner);
-  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
 }
 
 // During a long catch-up the projections whose rows change again and again
@@ -384,9 +397,7 @@ TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {
   ASSERT_TRUE(runner.open().ok());
   EXPECT_GT(runner.checkpoint("audit").position, 0u) << "the audit log's batches were kept";
   EXPECT_EQ(runner.checkpoint("login_state").position, 0u) << "held rows were never written";
-  ASSERT_TRUE(runner.catch_up().ok());
-  projections::ReadModels answers(real, *h.store, h.clock, &runner);
-  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
 }
 
 // How many writes a whole catch-up of the history makes, on a store of its own.
@@ -434,10 +445,8 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
     EXPECT_EQ(runner.checkpoint(name).position, believed[name]) << name << ": what landed is what it counted";
   }
   EXPECT_EQ(landed, 3);
-  ASSERT_TRUE(runner.catch_up().ok());
+  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
   for (const auto& name : names) EXPECT_EQ(runner.checkpoint(name).position, h.head()) << name;
-  projections::ReadModels answers(real, *h.store, h.clock, &runner);
-  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
 }
 
 // The last batch before the end is refused but the store takes the writes
@@ -466,9 +475,7 @@ TEST(Rebuild, ARefusedBatchBeforeTheEndStopsTheEndFromBeingWritten) {
   projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
   ASSERT_TRUE(runner.open().ok());
   for (const auto& name : names) EXPECT_LT(runner.checkpoint(name).position, h.head()) << name;
-  ASSERT_TRUE(runner.catch_up().ok());
-  projections::ReadModels answers(real, *h.store, h.clock, &runner);
-  EXPECT_TRUE(all_answers(h, answers, history).dump() == expected);
+  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
 }
 
 // An event whose payload no longer decodes stops the fold at that event,

@@ -16,11 +16,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <utility>
-#include <vector>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "latchkey/domain/events.hpp"
 #include "latchkey/eventstore/event_store.hpp"
