@@ -4,7 +4,9 @@
 //       writes a synthetic but realistic history (families, guardians, logins,
 //       failures, resets, redemptions, policies) of EVENTS events to DIR/events
 //   latchkey_bench_projections rebuild DIR
-//       rebuilds every read model from scratch into DIR/readmodels; prints events/s
+//       rebuilds every read model from scratch into DIR/readmodels; prints events/s,
+//       the CPU its threads used per event and the share of the machine's CPU
+//       the hypervisor stole meanwhile
 //   latchkey_bench_projections startup DIR
 //       opens the store and the persisted read models as latchkeyd does; prints ms to ready
 #include <algorithm>
