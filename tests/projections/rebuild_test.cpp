@@ -412,41 +412,57 @@ int commits_of_a_catch_up(Harness& h, const projections::RunnerOptions& options)
   return counting.commits();
 }
 
+// A 2,000-event history whose catch-up holds rows (batches of 250, holding
+// from 500 events on), the answers it should end with, how many writes a
+// whole catch-up of it makes, and a read-model store of its own to break.
+struct HeldCatchUp {
+  HeldCatchUp(const std::string& name, unsigned seed)
+      : expected(given_history_and_its_answers(h, history, 2'000, seed)),
+        commits(commits_of_a_catch_up(h, options)),
+        store(read_model_store(h, name)) {
+    if (store) names = projection_names(*store);
+  }
+  // The writes at its end: one per projection (each has folded something).
+  int at_the_end() const { return static_cast<int>(names.size()); }
+
+  Harness h;
+  History history;
+  const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
+  std::string expected;
+  int commits;
+  std::unique_ptr<projections::ReadModelDb> store;
+  std::vector<std::string> names;
+};
+
 // A long catch-up ends by handing over what each projection held, one
 // write per projection, readied on two threads. A crash among those writes
 // keeps exactly the projections whose write landed (at the head); the
 // others start again from their last checkpoint, and the restart ends equal.
 TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
-  Harness h;
-  History history;
-  const auto expected = given_history_and_its_answers(h, history, 2'000, 11);
-  const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
-  const int commits = commits_of_a_catch_up(h, options);
-  auto store = read_model_store(h, "crashy-end");
-  ASSERT_NE(store, nullptr);
-  auto& real = *store;
-  const auto names = projection_names(real);
-  const int at_the_end = static_cast<int>(names.size());  // every projection changed
-  ASSERT_GT(commits, at_the_end);
+  HeldCatchUp c("crashy-end", 11);
+  ASSERT_NE(c.store, nullptr);
+  ASSERT_GT(c.commits, c.at_the_end());
+  auto& real = *c.store;
   std::map<std::string, std::uint64_t> believed;  // by the runner that crashed
   {
-    FailingDb failing(real, commits - at_the_end + 3);
-    projections::ProjectionRunner crashing(*h.store, failing, projections::make_all_projections(failing), options);
+    FailingDb failing(real, c.commits - c.at_the_end() + 3);
+    projections::ProjectionRunner crashing(*c.h.store, failing, projections::make_all_projections(failing),
+                                           c.options);
     ASSERT_TRUE(crashing.open().ok());
     ASSERT_FALSE(crashing.catch_up().ok());
-    for (const auto& name : names) believed[name] = crashing.checkpoint(name).position;
+    for (const auto& name : c.names) believed[name] = crashing.checkpoint(name).position;
   }
 
-  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
+  projections::ProjectionRunner runner(*c.h.store, real, projections::make_all_projections(real), c.options);
   ASSERT_TRUE(runner.open().ok());
   int landed = 0;
-  for (const auto& name : names) {
-    landed += runner.checkpoint(name).position == h.head();
+  for (const auto& name : c.names) {
+    landed += runner.checkpoint(name).position == c.h.head();
     EXPECT_EQ(runner.checkpoint(name).position, believed[name]) << name << ": what landed is what it counted";
   }
   EXPECT_EQ(landed, 3);
-  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
-  for (const auto& name : names) EXPECT_EQ(runner.checkpoint(name).position, h.head()) << name;
+  EXPECT_TRUE(catches_up_to(c.h, real, runner, c.history, c.expected));
+  for (const auto& name : c.names) EXPECT_EQ(runner.checkpoint(name).position, c.h.head()) << name;
 }
 
 // The last batch before the end is refused but the store takes the writes
@@ -454,28 +470,22 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
 // writes every batch) would land its last batch with a checkpoint at the
 // head and the refused batch's entries would never be written.
 TEST(Rebuild, ARefusedBatchBeforeTheEndStopsTheEndFromBeingWritten) {
-  Harness h;
-  History history;
-  const auto expected = given_history_and_its_answers(h, history, 2'000, 13);
-  const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
-  const int commits = commits_of_a_catch_up(h, options);
-  auto store = read_model_store(h, "refused");
-  ASSERT_NE(store, nullptr);
-  auto& real = *store;
-  const auto names = projection_names(real);
-  const int at_the_end = static_cast<int>(names.size());
-  ASSERT_GT(commits, at_the_end + 1);
+  HeldCatchUp c("refused", 13);
+  ASSERT_NE(c.store, nullptr);
+  ASSERT_GT(c.commits, c.at_the_end() + 1);
+  auto& real = *c.store;
   {
-    FailingDb refusing(real, commits - at_the_end - 1, FailingDb::Fails::once);
-    projections::ProjectionRunner runner(*h.store, refusing, projections::make_all_projections(refusing), options);
+    FailingDb refusing(real, c.commits - c.at_the_end() - 1, FailingDb::Fails::once);
+    projections::ProjectionRunner runner(*c.h.store, refusing, projections::make_all_projections(refusing),
+                                         c.options);
     ASSERT_TRUE(runner.open().ok());
     ASSERT_FALSE(runner.catch_up().ok());
-    EXPECT_EQ(refusing.commits(), commits - at_the_end) << "nothing was written after the refused batch";
+    EXPECT_EQ(refusing.commits(), c.commits - c.at_the_end()) << "nothing was written after the refused batch";
   }
-  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
+  projections::ProjectionRunner runner(*c.h.store, real, projections::make_all_projections(real), c.options);
   ASSERT_TRUE(runner.open().ok());
-  for (const auto& name : names) EXPECT_LT(runner.checkpoint(name).position, h.head()) << name;
-  EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
+  for (const auto& name : c.names) EXPECT_LT(runner.checkpoint(name).position, c.h.head()) << name;
+  EXPECT_TRUE(catches_up_to(c.h, real, runner, c.history, c.expected));
 }
 
 // An event whose payload no longer decodes stops the fold at that event,
