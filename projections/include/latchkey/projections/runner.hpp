@@ -12,7 +12,9 @@
 // writes batch k, they fold batch k+1. Rows cached in memory are only
 // dropped when no batch is in flight, so a fold never reads a row older than
 // one still waiting to be written, and they are freed on a thread of their
-// own (destroy_later).
+// own (destroy_later). At the end, what the projections held is serialised
+// by the calling thread and a helper side by side, each projection's as a
+// write of its own, once the batch before has landed.
 //
 // At open() a projection whose stored schema version differs from its code's
 // is erased and rebuilt from the log; the others only catch up the tail.
