@@ -256,8 +256,11 @@ void RocksDbEventStore::lead_rounds(Pending* own) {
     // Kept for its capacity, unless a large append grew it past what a round
     // usually needs.
     constexpr std::size_t kKeepBatchBytes = 1u << 20;
-    if (round_batch_.Data().capacity() > kKeepBatchBytes) round_batch_ = rocksdb::WriteBatch();
-    round_batch_.Clear();
+    if (round_batch_.Data().capacity() > kKeepBatchBytes) {
+      round_batch_ = rocksdb::WriteBatch();
+    } else {
+      round_batch_.Clear();
+    }
     rocksdb::WriteBatch& write_batch = round_batch_;
     BatchState state;
     state.head = write_head_;

@@ -324,10 +324,10 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   // this thread and a helper side by side and taken by the committer as soon
   // as it is ready. (Readied one at a time, on this thread, while the
   // committer wrote the one before, this took ~1 s of a 1M-event rebuild
-  // with a core idle for half of it.)
-  // The batch before must have landed first: a projection that commits
-  // every batch (the audit index) writes only its last one here, with a
-  // checkpoint that counts the earlier ones as written.
+  // with a core idle for half of it.) The batch before must have landed
+  // first: a projection that commits every batch (the audit index) writes
+  // only its last one here, with a checkpoint that counts the earlier ones
+  // as written.
   auto hand_over_held = [&]() -> Result<void> {
     if (auto r = land(); !r) return r;
     std::vector<std::size_t> todo;
@@ -348,13 +348,11 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
         submit(std::move(changes), std::move(positions));
       }
     };
-    if (todo.size() > 1) {
-      JobThread helper("lk-ready");
-      helper.post(work);
+    {
+      std::optional<JobThread> helper;  // when there is more than one to ready
+      if (todo.size() > 1) helper.emplace("lk-ready").post(work);
       work();
-    } else {
-      work();
-    }
+    }  // the helper has finished its last one
     return land();
   };
 
