@@ -289,8 +289,9 @@ void RocksDbEventStore::lead_rounds(Pending* own) {
         write_head_ = state.head;
         write_head_hash_ = state.head_hash;
         std::lock_guard versions(version_mu_);
-        if (version_cache_.size() + state.stream_versions.size() > kMaxCachedStreams) {
+        if (version_cache_.size() + state.stream_versions.size() > options_.max_cached_streams) {
           version_cache_.clear();
+          ++clears_;
         }
         for (auto& [stream, version] : state.stream_versions) version_cache_[stream] = version;
       } else {
@@ -484,6 +485,19 @@ std::optional<std::uint64_t> RocksDbEventStore::cached_version(std::string_view 
   std::lock_guard lock(version_mu_);
   if (auto it = version_cache_.find(stream_id); it != version_cache_.end()) return it->second;
   return std::nullopt;
+}
+
+std::uint64_t RocksDbEventStore::version_clears() const {
+  std::lock_guard lock(version_mu_);
+  return clears_;
+}
+
+void RocksDbEventStore::remember_version(std::string_view stream_id, std::uint64_t version,
+                                         std::uint64_t clears) {
+  if (options_.mode != RocksDbOptions::Mode::read_write) return;
+  std::lock_guard lock(version_mu_);
+  if (clears != clears_ || version_cache_.size() >= options_.max_cached_streams) return;
+  version_cache_.try_emplace(std::string(stream_id), version);
 }
 
 std::optional<Result<AppendResult>> RocksDbEventStore::check_duplicate(

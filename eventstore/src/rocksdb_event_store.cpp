@@ -320,12 +320,24 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_vi
   } else {
     std::string prefix(stream_id);
     prefix.push_back('\0');
+    const std::uint64_t clears = version_clears();  // before the iterator's snapshot
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kStreams)));
+    std::uint64_t last = 0;
     for (it->Seek(stream_key(stream_id, first));
          it->Valid() && keys.size() < max_count && it->key().starts_with(prefix); it->Next()) {
       keys.push_back(codec::position_key(codec::get_be64(it->value().ToStringView())));
+      last = codec::get_be64(it->key().ToStringView().substr(prefix.size()));
+    }
+    // A read that reached the stream's end remembers it, so that the next
+    // read past it needs no iterator; one that found nothing past `first`
+    // looks whether the stream ends just before it.
+    if (it->status().ok() && keys.size() < max_count && keys.empty() && first > 1) {
+      const std::string before = stream_key(stream_id, first - 1);
+      it->SeekForPrev(before);
+      if (it->Valid() && it->key() == rocksdb::Slice(before)) last = first - 1;
     }
     if (!it->status().ok()) return storage_error(it->status(), "cannot read a stream");
+    if (keys.size() < max_count && last > 0) remember_version(stream_id, last, clears);
   }
   if (keys.empty()) return out;
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());

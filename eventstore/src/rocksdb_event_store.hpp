@@ -160,18 +160,22 @@ class RocksDbEventStore final : public EventStore {
   // allocations past 1 KiB, for each of which malloc first consolidated its
   // free lists, on the leader's thread while its group waited.
   rocksdb::WriteBatch round_batch_;
-  // Last written version of recently appended streams. Only the leader
-  // writes it, right after each batch is written and before any appender of
-  // that batch is answered, so an entry is never behind what a reader could
-  // have been told; a stream without an entry is read from RocksDB. It saves
-  // the leader a seek per append, and read_stream an iterator when a write
-  // model asks for events past a stream's end (a command's usual catch-up).
-  // Cleared when it grows past kMaxCachedStreams.
+  // Last version of recently appended or read streams. The leader writes an
+  // entry right after each batch is written and before any appender of that
+  // batch is answered, so an entry is never behind what a reader could have
+  // been told. A stream read from RocksDB is remembered only if absent, and
+  // only if the cache was not cleared since before the read (clears_): a
+  // read older than the leader's entry then never replaces it, and a leader
+  // that wrote after the read overwrites it before answering anyone. A
+  // stream without an entry is read from RocksDB. It saves the leader a seek
+  // per append, and read_stream an iterator when a write model asks for
+  // events past a stream's end (a command's usual catch-up, e.g. of its
+  // tenant's stream, which is rarely written). Cleared when it grows past
+  // options_.max_cached_streams.
   struct StreamIdHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  static constexpr std::size_t kMaxCachedStreams = 1u << 18;
   // read_stream looks up at most this many versions one by one when the
   // cache knows the stream's last version; a longer tail takes an iterator.
   static constexpr std::uint64_t kPointReadVersions = 16;
@@ -181,8 +185,14 @@ class RocksDbEventStore final : public EventStore {
   // made a filtered audit page take a minute.
   static constexpr std::uint64_t kScanAtLeast = 1024;
   std::optional<std::uint64_t> cached_version(std::string_view stream_id) const;
+  // A stream's last version as a read found it, with clears_ as it was
+  // before the read began (read_write mode only: a secondary's log moves
+  // under it without appends).
+  void remember_version(std::string_view stream_id, std::uint64_t version, std::uint64_t clears);
+  std::uint64_t version_clears() const;
   mutable std::mutex version_mu_;
   std::unordered_map<std::string, std::uint64_t, StreamIdHash, std::equal_to<>> version_cache_;
+  std::uint64_t clears_ = 0;  // times version_cache_ was cleared; guarded by version_mu_
 
   // Written (not yet synced) appends, for the syncer.
   std::atomic<std::uint64_t> written_{0};    // highest position written to RocksDB

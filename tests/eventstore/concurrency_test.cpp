@@ -167,6 +167,63 @@ TEST_F(ConcurrencyTest, StreamReadsRightAfterAppendsSeeThem) {
   expect_dense_and_verified(2u * kWriters * kPerThread);
 }
 
+// Reads teach the store where streams end too, and a store that remembers
+// few streams forgets them all the time: neither may hide an event. Each
+// thread catches up with a stream as a write model does (read past what it
+// knows), then appends on top of what it read; every version is won once
+// and an appender reads its own event back at once.
+TEST_F(ConcurrencyTest, StreamEndsLearntFromReadsNeverHideAnAppend) {
+  constexpr int kStreams = 12;
+  constexpr int kPerThread = 80;
+  RocksDbOptions options;
+  options.max_cached_streams = 4;
+  auto opened = open_rocksdb_event_store(dir_.str("small-cache"), options);
+  ASSERT_TRUE(opened.ok());
+  auto& store = **opened;
+  for (int s = 0; s < kStreams; ++s) {
+    ASSERT_TRUE(store.append(one_stream("s-" + std::to_string(s), ExpectedVersion::no_stream(),
+                                        {make_event()})).ok());
+  }
+  std::mutex mu;
+  std::vector<std::set<std::uint64_t>> won(kStreams);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::uint64_t> known(kStreams, 0);
+      for (int i = 0; i < kPerThread; ++i) {
+        const int s = (t + i) % kStreams;
+        const std::string stream = "s-" + std::to_string(s);
+        auto tail = store.read_stream(stream, known[s] + 1, 512);
+        ASSERT_TRUE(tail.ok());
+        for (const auto& e : *tail) ASSERT_EQ(e.stream_version, ++known[s]) << stream;
+        auto r = store.append(one_stream(stream, ExpectedVersion::exactly(known[s]), {make_event()}));
+        if (!r.ok()) {
+          ASSERT_EQ(r.error().code, kWrongExpectedVersion);
+          continue;
+        }
+        ASSERT_EQ(r->stream_versions[0], known[s] + 1);
+        auto back = store.read_stream(stream, known[s] + 1, 512);
+        ASSERT_TRUE(back.ok());
+        ASSERT_FALSE(back->empty()) << stream << " version " << known[s] + 1 << " hidden after its append";
+        std::lock_guard lock(mu);
+        EXPECT_TRUE(won[s].insert(r->stream_versions[0]).second) << "a version was won twice";
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::size_t total = kStreams;
+  for (int s = 0; s < kStreams; ++s) {
+    auto stream = store.read_stream("s-" + std::to_string(s), 1, 10000);
+    ASSERT_TRUE(stream.ok());
+    EXPECT_EQ(stream->size(), won[s].size() + 1);
+    total += won[s].size();
+  }
+  EXPECT_EQ(store.head(), total);
+  auto report = store.verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
 TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneAppendAppendItOnce) {
   auto e = make_event();
   std::vector<std::thread> threads;

@@ -39,6 +39,10 @@ struct RocksDbOptions {
   // Costs up to twice this on disk (the live WAL and the next one). 0: off;
   // also off when `sync` is false (nothing to gain without fsyncs).
   std::size_t wal_prepared_bytes = 32u << 20;
+  // How many streams' last versions the store remembers (it forgets them all
+  // at once past this, and relearns them from later appends and reads).
+  // Tests set it small to exercise forgetting under concurrency.
+  std::size_t max_cached_streams = 1u << 18;
   // When false, appends still group but do not fsync. Only for tests that
   // measure something else; never in the server.
   bool sync = true;
