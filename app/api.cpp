@@ -225,7 +225,12 @@ Api::Api(ApiDeps deps, ApiOptions options)
   add_routes();
 }
 
-Api::~Api() = default;
+Api::~Api() {
+  std::unique_lock lock(held_mutex_);
+  held_done_.wait(lock, [this] { return held_answers_.load() == 0; });
+  lock.unlock();
+  answer_pool_.stop();
+}
 
 void Api::add(std::string method, std::string pattern, int access, int exec,
               std::function<http::Response(Call&)> run) {
@@ -330,6 +335,7 @@ void Api::dispatch(std::shared_ptr<Call> call) {
   const Route& route = *c.route;
   c.ctx.correlation_id = c.request_id;
   c.ctx.source_ip = c.request.source_ip;
+  c.ctx.durable_at = &c.durable_at;
   c.ctx.actor = {"system", "", "public"};
 
   if (route.access & kPublic) {
@@ -398,10 +404,12 @@ void Api::dispatch(std::shared_ptr<Call> call) {
       }
     }
     c.min_position = min_position;
-    if (exec == kQuery) exec = min_position > deps_.runner.applied() ? kCommand : kInline;
+    if (exec == kQuery) exec = min_position > deps_.runner.applied() ? kWait : kInline;
   }
   if (exec == kInline) return run_call(call);
-  WorkerPool& pool = exec == kHash ? deps_.hash_pool : deps_.command_pool;
+  WorkerPool& pool = exec == kHash   ? deps_.hash_pool
+                     : exec == kWait ? deps_.wait_pool
+                                     : deps_.command_pool;
   if (!pool.try_submit([this, call] { run_call(call); })) {
     auto r = problem_of(make_error("overloaded", "The server is busy; try again shortly."));
     r.headers.emplace_back("Retry-After", "1");
@@ -530,7 +538,27 @@ void Api::run_call(const std::shared_ptr<Call>& call) {
     spdlog::error(R"(route {} {} threw: {})", c.route->method, c.route->pattern, e.what());
     response = problem_of(make_error("internal_error", "The server failed to answer."));
   }
+  if (c.durable_at > deps_.store.head()) return answer_when_durable(call, std::move(response));
   finish(c, std::move(response));
+}
+
+void Api::answer_when_durable(const std::shared_ptr<Call>& call, http::Response response) {
+  call->answer = std::move(response);
+  held_answers_.fetch_add(1);
+  deps_.store.when_durable(call->durable_at, [this, call](Result<void> durable) {
+    if (!durable.ok()) {
+      spdlog::error("a command's events did not become durable: {}", durable.error().message);
+      call->answer = problem_of(durable.error());
+    }
+    auto send = [this, call] {
+      finish(*call, std::move(call->answer));
+      if (held_answers_.fetch_sub(1) == 1) {
+        std::lock_guard lock(held_mutex_);
+        held_done_.notify_all();
+      }
+    };
+    if (!answer_pool_.try_submit(send)) send();
+  });
 }
 
 void Api::finish(Call& c, http::Response response) {
@@ -578,7 +606,10 @@ http::Response Api::metrics_text() {
   out += "# TYPE latchkey_notifications_delivered_total counter\n";
   metric_line(out, "latchkey_notifications_delivered_total", "",
               deps_.dispatcher ? static_cast<double>(deps_.dispatcher->delivered()) : 0.0);
-  for (WorkerPool* pool : {&deps_.hash_pool, &deps_.command_pool}) {
+  out += "# HELP latchkey_answers_awaiting_durability Command answers held until their events are synced.\n";
+  out += "# TYPE latchkey_answers_awaiting_durability gauge\n";
+  metric_line(out, "latchkey_answers_awaiting_durability", "", static_cast<double>(held_answers_.load()));
+  for (WorkerPool* pool : {&deps_.hash_pool, &deps_.command_pool, &deps_.wait_pool}) {
     const std::string name = "latchkey_" + pool->name() + "_pool";
     out += "# HELP " + name + "_queue Jobs waiting for a worker.\n# TYPE " + name + "_queue gauge\n";
     metric_line(out, name + "_queue", "", static_cast<double>(pool->queued()));

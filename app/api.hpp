@@ -3,19 +3,25 @@
 // authenticates the caller, checks the role and the tenant, decodes the body
 // strictly, and runs the command or query where it belongs:
 //   - queries and health checks on the I/O thread (they never block), unless
-//     min_position asks to wait for a read model, which moves them to a worker;
-//   - commands on the command pool (they wait for a durable append);
+//     min_position asks to wait for a read model, which moves them to the
+//     wait pool (so does a long query: the audit export);
+//   - commands on the command pool;
 //   - commands that hash a password (Argon2id) on the bounded hash pool.
 // A full pool answers 503 with Retry-After; nothing queues without bound.
+// A command's thread does not wait for its append to be durable: it goes on
+// to the next request, and the answer is sent (by the lk-answer thread) once
+// the store's fsync covers what the command wrote.
 //
 // Thread safety: handle() may be called from any number of I/O threads.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <unordered_map>
@@ -53,6 +59,7 @@ struct ApiDeps {
   domain::Random& random;
   WorkerPool& hash_pool;
   WorkerPool& command_pool;
+  WorkerPool& wait_pool;  // long queries, and queries waiting for min_position
   const notifications::Dispatcher* dispatcher = nullptr;
 };
 
@@ -93,6 +100,15 @@ class Api {
   std::unique_ptr<Guards> guards_;  // rate limiter, idempotency store, delayed answers
   std::string request_id_prefix_;
   std::atomic<std::uint64_t> request_counter_{1};
+
+  // Answers held until a command's append is durable; the destructor waits
+  // for them (the store calls back into this object).
+  void answer_when_durable(const std::shared_ptr<Call>& call, http::Response response);
+  std::atomic<std::size_t> held_answers_{0};
+  std::mutex held_mutex_;
+  std::condition_variable held_done_;
+  // Sends them, off the store's sync thread (an access-log line may block).
+  WorkerPool answer_pool_{"answer", 1, 1u << 16};
 
   struct CachedKey {
     std::string tenant;

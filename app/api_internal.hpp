@@ -33,8 +33,9 @@ enum Access : int {
 enum Exec : int {
   kInline = 0,   // on the I/O thread: never blocks
   kQuery = 1,    // on the I/O thread, or on a worker when min_position must be waited for
-  kCommand = 2,  // the command pool: waits for a durable append
+  kCommand = 2,  // the command pool: appends (its answer waits for the fsync, not its thread)
   kHash = 3,     // the bounded hash pool: runs Argon2id
+  kWait = 4,     // the wait pool: a long query, or one waiting for min_position
 };
 
 struct Api::Route {
@@ -64,6 +65,10 @@ struct Api::Call {
   commands::CommandContext ctx;
   std::string idempotency_scope;
   std::optional<std::chrono::steady_clock::time_point> floor_until;
+  // The last position the command wrote (ctx.durable_at points here), and
+  // its answer while it waits for that position to be durable.
+  std::uint64_t durable_at = 0;
+  http::Response answer;
 
   const std::string& param(std::string_view name) const;
   const std::string* query_value(std::string_view name) const;

@@ -26,8 +26,12 @@ the --config file. Flags win over the environment, which wins over the file.
   --hash-workers N            threads hashing passwords with Argon2id (default:
                               the number of cores)
   --hash-queue N              hashing jobs that may wait; more get 503 (default 256)
-  --command-workers N         threads running commands (default 64)
-  --command-queue N           commands that may wait; more get 503 (default 8192)
+  --command-workers N         threads running commands; they do not wait for the
+                              fsync (default: twice the number of cores, at least 4)
+  --command-queue N           commands (and read-your-writes queries) that may wait
+                              for a thread; more get 503 (default 8192)
+  --wait-workers N            threads for queries waiting for min_position, and
+                              audit exports (default 64)
   --password-hash-cost C      interactive (default), moderate, or test (libsodium's
                               minimum; refused without --dev-clock)
   --mail smtp://HOST:PORT|file:PATH
@@ -91,6 +95,8 @@ void set(Config& c, const std::string& name, const std::string& v) {
     c.hash_queue = static_cast<std::size_t>(number(name, v, 1, 1'000'000));
   } else if (name == "command-workers") {
     c.command_workers = static_cast<std::size_t>(number(name, v, 1, 1024));
+  } else if (name == "wait-workers") {
+    c.wait_workers = static_cast<std::size_t>(number(name, v, 1, 1024));
   } else if (name == "command-queue") {
     c.command_queue = static_cast<std::size_t>(number(name, v, 1, 1'000'000));
   } else if (name == "password-hash-cost") {
@@ -124,7 +130,7 @@ void set(Config& c, const std::string& name, const std::string& v) {
 const std::vector<std::string>& option_names() {
   static const std::vector<std::string> names = {
       "data",          "listen",           "io-threads",        "hash-workers",  "hash-queue",
-      "command-workers", "command-queue",  "password-hash-cost", "mail",         "sms", "mail-from", "sms-ca-file",
+      "command-workers", "command-queue",  "wait-workers",  "password-hash-cost", "mail",         "sms", "mail-from", "sms-ca-file",
       "public-rate-limit", "public-rate-burst", "self-service-floor-ms", "dev-clock", "log-level"};
   return names;
 }
@@ -163,6 +169,7 @@ void read_file(Config& c, const std::string& path) {
 
 bool parse_config(int argc, char** argv, Config& config) {
   config.hash_workers = std::max(1u, std::thread::hardware_concurrency());
+  config.command_workers = std::max(4u, 2 * std::thread::hardware_concurrency());
   // The config file first (from the flag, else the environment).
   std::string file;
   if (const char* v = std::getenv("LATCHKEY_CONFIG")) file = v;

@@ -21,8 +21,13 @@ struct Config {
   std::string sms_ca_file;  // empty: the system's trusted CAs
   std::size_t hash_workers = 2;
   std::size_t hash_queue = 256;
-  std::size_t command_workers = 64;
+  // Commands do not wait for their fsync (the answer does), so a few threads
+  // keep the cores busy; more only contend. Default: twice the cores, at least 4.
+  std::size_t command_workers = 4;
   std::size_t command_queue = 8192;
+  // Queries that wait for a read model to reach min_position hold a thread
+  // each while they wait (at most 5 s); so does an audit export.
+  std::size_t wait_workers = 64;
   double public_rate_per_minute = 60;
   double public_rate_burst = 30;
   long self_service_floor_ms = 200;

@@ -201,13 +201,15 @@ int main(int argc, char** argv) {
 
   app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
   app::WorkerPool command_pool("command", config.command_workers, config.command_queue);
+  app::WorkerPool wait_pool("wait", config.wait_workers, config.command_queue);
   app::ApiOptions api_options;
   api_options.dev_clock = config.dev_clock;
   api_options.public_per_minute = config.public_rate_per_minute;
   api_options.public_burst = config.public_rate_burst;
   api_options.self_service_floor = std::chrono::milliseconds(config.self_service_floor_ms);
   api_options.platform_key_hash = *platform_hash;
-  app::Api api(app::ApiDeps{handlers, reads, runner, log, clock, random, hash_pool, command_pool, &dispatcher},
+  app::Api api(app::ApiDeps{handlers, reads, runner, log, clock, random, hash_pool, command_pool, wait_pool,
+                            &dispatcher},
                api_options);
 
   http::ServerOptions options;
@@ -242,6 +244,7 @@ int main(int argc, char** argv) {
   // In-flight requests are answered; finish queued work, then stop the rest.
   hash_pool.stop();
   command_pool.stop();
+  wait_pool.stop();
   dispatcher.stop();
   runner.stop();
   spdlog::info("stopped");

@@ -442,7 +442,8 @@ void Api::add_routes() {
     return read(deps_.reads.audit(c.tenant, q));
   });
   // The whole filtered audit log as NDJSON, one entry per line, page by page.
-  add("GET", "/v1/t/{t}/audit/export", kAuditor | kAdmin, kCommand, [this, audit_query](Call& c) {
+  // On the wait pool: a long export must not hold one of the few command threads.
+  add("GET", "/v1/t/{t}/audit/export", kAuditor | kAdmin, kWait, [this, audit_query](Call& c) {
     projections::AuditQuery q;
     if (auto bad = audit_query(c, q)) return *bad;
     q.limit = 1000;

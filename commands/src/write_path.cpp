@@ -1,5 +1,7 @@
 #include "write_path.hpp"
 
+#include <algorithm>
+
 namespace latchkey::commands {
 
 Error corrupt_stream(std::string_view stream, const Error& cause) {
@@ -79,7 +81,11 @@ Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContex
     }
     if (decoded) written.push_back(std::move(w));
   }
-  auto result = models.store().append(std::move(request));
+  auto result = ctx.durable_at != nullptr ? models.store().append_written(std::move(request))
+                                          : models.store().append(std::move(request));
+  if (result && ctx.durable_at != nullptr) {
+    *ctx.durable_at = std::max(*ctx.durable_at, result->last_position);
+  }
   if (!result || result->duplicate) return result;
   for (auto& w : written) {
     if (w.index >= result->stream_versions.size()) continue;

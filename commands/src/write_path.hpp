@@ -194,7 +194,8 @@ class Transaction {
   std::vector<domain::OutboxMessage> messages_;
 };
 
-// Appends durably, then moves the cached write models of the streams written
+// Appends (durably, or written only when ctx.durable_at is set: see
+// CommandContext), then moves the cached write models of the streams written
 // forward (WriteModels::advance). A version clash comes back as
 // kWrongExpectedVersion.
 Result<eventstore::AppendResult> commit(WriteModels& models, const CommandContext& ctx, Ports& ports,

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -131,11 +132,20 @@ std::optional<Error> RocksDbEventStore::refuse_early(const AppendRequest& reques
 }
 
 Result<AppendResult> RocksDbEventStore::append(AppendRequest request) {
+  return append_blocking(std::move(request), true);
+}
+
+Result<AppendResult> RocksDbEventStore::append_written(AppendRequest request) {
+  return append_blocking(std::move(request), false);
+}
+
+Result<AppendResult> RocksDbEventStore::append_blocking(AppendRequest request, bool until_durable) {
   if (auto refused = refuse_early(request)) return *refused;
   Waker& waker = thread_waker();
   Pending own;
   own.request = std::move(request);
   own.waker = &waker;
+  own.until_durable = until_durable;
   enqueue(&own);
   // Lead when nobody else does; otherwise sleep until woken: by a leader that
   // refused the append or found it already durable, by the syncer once it is
@@ -152,7 +162,7 @@ Result<AppendResult> RocksDbEventStore::append(AppendRequest request) {
     waker.sleep(seen);
   }
   Result<AppendResult> result = std::move(*own.result);
-  if (!result.ok()) return result;
+  if (!result.ok() || !until_durable) return result;
   for (;;) {
     std::uint32_t seen = waker.word.load();
     if (durable_.load(std::memory_order_acquire) >= own.durable_at) return result;
@@ -173,6 +183,45 @@ void RocksDbEventStore::append_async(AppendRequest request, AppendCallback on_du
   if (!t_running_completions && write_mu_.try_lock()) lead(nullptr);
 }
 
+void RocksDbEventStore::when_durable(std::uint64_t position, DurableCallback then) {
+  {
+    std::lock_guard lock(sync_mu_);
+    // fail_store() sets failed_ before it takes sync_mu_ to answer what is
+    // registered here: a callback is either seen by it or sees failed_.
+    if (position > durable_.load(std::memory_order_acquire) &&
+        !failed_.load(std::memory_order_acquire)) {
+      durable_calls_.push_back({position, std::move(then)});
+      return;
+    }
+  }
+  if (position <= durable_.load(std::memory_order_acquire)) {
+    then(Result<void>{});
+  } else {
+    then(failure());
+  }
+}
+
+void RocksDbEventStore::take_durable_calls(std::uint64_t durable, std::vector<DurableCall>& out) {
+  const bool all = failed_.load(std::memory_order_acquire);
+  auto answered = [&](const DurableCall& c) { return all || c.position <= durable; };
+  auto rest = std::stable_partition(durable_calls_.begin(), durable_calls_.end(),
+                                    [&](const DurableCall& c) { return !answered(c); });
+  std::move(rest, durable_calls_.end(), std::back_inserter(out));
+  durable_calls_.erase(rest, durable_calls_.end());
+}
+
+void RocksDbEventStore::run_durable_calls(std::vector<DurableCall>& calls) {
+  const std::uint64_t durable = durable_.load(std::memory_order_acquire);
+  for (auto& call : calls) {
+    if (call.position <= durable) {
+      call.then(Result<void>{});
+    } else {
+      call.then(failure());
+    }
+  }
+  calls.clear();
+}
+
 void RocksDbEventStore::enqueue(Pending* pending) {
   std::lock_guard lock(queue_mu_);
   queue_.push_back(pending);
@@ -187,11 +236,14 @@ void RocksDbEventStore::fail_store(const rocksdb::Status& status) {
   // publishing after this point sees failed_ (set before sync_mu_ is taken
   // here) and wakes its appenders itself.
   std::deque<DurableWaiter> waiting;
+  std::vector<DurableCall> calls;
   {
     std::lock_guard lock(sync_mu_);
     waiting.swap(durable_waiters_);
+    take_durable_calls(durable_.load(std::memory_order_acquire), calls);
   }
   for (const auto& w : waiting) w.waker->wake();
+  run_durable_calls(calls);
 }
 
 Error RocksDbEventStore::failure() const {
@@ -320,7 +372,7 @@ void RocksDbEventStore::lead_rounds(Pending* own) {
           (ok && !durable_now ? answer_durable : answer_now).push_back(p);
         } else {
           Waker* waker = p->waker;
-          if (!ok || p->durable_at <= durable_.load(std::memory_order_acquire) ||
+          if (!ok || !p->until_durable || p->durable_at <= durable_.load(std::memory_order_acquire) ||
               failed_.load(std::memory_order_acquire)) {
             if (p != own) wake_now.push_back(waker);
           } else {
@@ -405,6 +457,7 @@ void RocksDbEventStore::syncer_loop() {
   t_is_syncer = true;
   std::vector<Pending*> done;
   std::vector<Waker*> woken;
+  std::vector<DurableCall> calls;
   for (;;) {
     std::uint64_t target = 0;
     {
@@ -458,6 +511,7 @@ void RocksDbEventStore::syncer_loop() {
         woken.push_back(durable_waiters_.front().waker);
         durable_waiters_.pop_front();
       }
+      take_durable_calls(target, calls);
     }
     {
       std::lock_guard lock(head_mu_);  // pairs with wait_for's predicate check
@@ -465,6 +519,7 @@ void RocksDbEventStore::syncer_loop() {
     head_cv_.notify_all();
     for (Waker* waker : woken) waker->wake();
     woken.clear();
+    run_durable_calls(calls);
     t_running_completions = true;
     finish_async(done);
     t_running_completions = false;

@@ -168,6 +168,15 @@ RocksDbEventStore::~RocksDbEventStore() {
   sync_cv_.notify_all();
   if (syncer_.joinable()) {
     syncer_.join();
+    // The syncer made everything written durable before it stopped (or the
+    // store failed, which answered every callback): none is left but for a
+    // caller that broke when_durable()'s contract.
+    std::vector<DurableCall> left;
+    {
+      std::lock_guard lock(sync_mu_);
+      left.swap(durable_calls_);
+    }
+    for (auto& call : left) call.then(make_error(kStorageError, "the store is closing"));
     // A clean close persists the memtables, so that the next open does not
     // replay the whole write-ahead log (start-up time). The WAL that flush
     // starts stays plain: the prepared file is kept for the next open.

@@ -60,6 +60,8 @@ class RocksDbEventStore final : public EventStore {
 
   Result<AppendResult> append(AppendRequest request) override;
   void append_async(AppendRequest request, AppendCallback on_durable) override;
+  Result<AppendResult> append_written(AppendRequest request) override;
+  void when_durable(std::uint64_t position, DurableCallback then) override;
   Result<std::vector<RecordedEvent>> read_all(std::uint64_t from_position,
                                               std::size_t max_count) override;
   Result<void> for_each_event(std::uint64_t from_position, std::uint64_t to_position,
@@ -89,6 +91,7 @@ class RocksDbEventStore final : public EventStore {
     std::optional<Result<AppendResult>> result;
     std::uint64_t durable_at = 0;  // position that must be synced before answering
     AppendCallback on_durable;     // set for append_async
+    bool until_durable = true;     // a blocking append: false for append_written
     std::atomic<bool> decided{false};
     Waker* waker = nullptr;        // set for a blocking append (its thread's)
   };
@@ -112,6 +115,8 @@ class RocksDbEventStore final : public EventStore {
   RocksDbEventStore() = default;
 
   std::optional<Error> refuse_early(const AppendRequest& request) const;
+  // append() and append_written(): on the caller's thread, leading or asleep.
+  Result<AppendResult> append_blocking(AppendRequest request, bool until_durable);
   void enqueue(Pending* pending);
   void finish_async(std::vector<Pending*>& done);
   // Leader side (holding write_mu_). `own` is null for an asynchronous caller.
@@ -211,6 +216,17 @@ class RocksDbEventStore final : public EventStore {
     Waker* waker;
   };
   std::deque<DurableWaiter> durable_waiters_;
+  // when_durable() callbacks for positions written and not yet durable, in
+  // the order registered (nearly position order). Guarded by sync_mu_.
+  struct DurableCall {
+    std::uint64_t position;
+    DurableCallback then;
+  };
+  std::vector<DurableCall> durable_calls_;
+  // Takes the callbacks a durable head of `durable` (all of them when the
+  // store failed) answers, under sync_mu_; run them after letting go.
+  void take_durable_calls(std::uint64_t durable, std::vector<DurableCall>& out);
+  void run_durable_calls(std::vector<DurableCall>& calls);
   // A leader that led long enough for asynchronous appends others queued
   // hands the rest to the syncer. Guarded by sync_mu_.
   bool lead_wanted_ = false;

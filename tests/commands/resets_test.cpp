@@ -2,6 +2,7 @@
 // (commands/src/resets.cpp).
 #include <gmock/gmock.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "commands/harness.hpp"
@@ -167,6 +168,32 @@ TEST(RequestResetStaff, CountsTowardsTheSameThrottleAndSpendsNoCreditWhenThrottl
 }
 
 // ---- RequestReset: staff ------------------------------------------------------------------------
+
+// The HTTP API's way: the command returns once its events are written and
+// names the position its answer must wait for; a refusal names none.
+TEST(RequestResetStaff, ToldToAnswerLaterItNamesThePositionItsAnswerWaitsFor) {
+  Harness h(/*durable=*/true);
+  auto ana = h.given_registered_guardian("ana@example.com");
+  const auto before = h.head();
+  std::uint64_t durable_at = 0;
+  auto ctx = h.staff();
+  ctx.durable_at = &durable_at;
+
+  auto refused = h.handlers->request_reset(ctx, commands::RequestResetStaff{"no-such-guardian", "email"});
+  EXPECT_EQ(code_of(refused), "not_found");
+  EXPECT_EQ(durable_at, 0u);
+
+  auto r = h.handlers->request_reset(ctx, commands::RequestResetStaff{ana, "email"});
+  ASSERT_TRUE(r.ok()) << r.error().code;
+  EXPECT_EQ(durable_at, before + 1);
+  std::promise<Result<void>> durable;
+  h.store->when_durable(durable_at, [&](Result<void> done) { durable.set_value(done); });
+  auto future = durable.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(future.get().ok());
+  EXPECT_GE(h.head(), durable_at);
+  EXPECT_EQ(h.types_since(before), Types{"ResetRequested"});
+}
 
 TEST(RequestResetStaff, ByEmailSendsTheLinkAndTheUserId) {
   Harness h;

@@ -446,6 +446,12 @@ class ClashingStore final : public eventstore::EventStore {
   void append_async(eventstore::AppendRequest request, eventstore::AppendCallback done) override {
     done(append(std::move(request)));
   }
+  Result<eventstore::AppendResult> append_written(eventstore::AppendRequest request) override {
+    return append(std::move(request));
+  }
+  void when_durable(std::uint64_t position, eventstore::DurableCallback then) override {
+    inner_.when_durable(position, std::move(then));
+  }
   Result<std::vector<eventstore::RecordedEvent>> read_all(std::uint64_t from, std::size_t max) override {
     return inner_.read_all(from, max);
   }

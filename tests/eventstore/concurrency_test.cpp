@@ -280,6 +280,64 @@ TEST_F(ConcurrencyTest, AsyncAndBlockingAppendsMixedAreEachAnsweredOnce) {
   expect_dense_and_verified(8u * kPerThread);
 }
 
+// What the HTTP API does with a command's append: take the written result
+// at once (the thread goes on), answer from when_durable. Every append is
+// readable as soon as append_written returns, and each callback comes once,
+// after its position is durable.
+TEST_F(ConcurrencyTest, WrittenAppendsAreReadableAtOnceAndCalledBackOnceDurable) {
+  constexpr int kPerThread = 60;
+  std::atomic<int> called{0};
+  std::mutex mu;
+  std::set<std::uint64_t> positions;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string stream = "written-" + std::to_string(t);
+      for (int i = 0; i < kPerThread; ++i) {
+        auto r = store_->append_written(one_stream(stream, ExpectedVersion::exactly(i), {make_event()}));
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        ASSERT_EQ(r->stream_versions[0], static_cast<std::uint64_t>(i + 1));
+        auto back = store_->read_stream(stream, i + 1, 10);
+        ASSERT_TRUE(back.ok());
+        ASSERT_EQ(back->size(), 1u) << "a written append is not readable";
+        const std::uint64_t position = r->last_position;
+        store_->when_durable(position, [&, position](Result<void> durable) {
+          EXPECT_TRUE(durable.ok());
+          EXPECT_GE(store_->head(), position) << "called back before it was durable";
+          std::lock_guard lock(mu);
+          EXPECT_TRUE(positions.insert(position).second) << "called back twice";
+          called.fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 500 && called.load() < kThreads * kPerThread; ++i) {
+    store_->wait_for(store_->head(), std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(called.load(), kThreads * kPerThread);
+  expect_dense_and_verified(kThreads * kPerThread);
+}
+
+TEST_F(ConcurrencyTest, ADurablePositionIsCalledBackAtOnceAndARefusalIsWrittenNowhere) {
+  auto first = store_->append(one_stream("g", ExpectedVersion::no_stream(), {make_event()}));
+  ASSERT_TRUE(first.ok());
+  bool called = false;
+  store_->when_durable(first->last_position, [&](Result<void> durable) {
+    EXPECT_TRUE(durable.ok());
+    called = true;
+  });
+  EXPECT_TRUE(called) << "a position already durable is called back on the calling thread";
+
+  auto clash = store_->append_written(one_stream("g", ExpectedVersion::no_stream(), {make_event()}));
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.error().code, kWrongExpectedVersion);
+  auto invalid = store_->append_written(AppendRequest{});
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.error().code, kInvalidAppend);
+  EXPECT_EQ(store_->head(), 1u);
+}
+
 TEST_F(ConcurrencyTest, AnAsyncRefusalIsAnsweredWithItsCode) {
   ASSERT_TRUE(store_->append(one_stream("g", ExpectedVersion::any(), {make_event()})).ok());
   std::promise<Error> refused;

@@ -48,7 +48,7 @@ class AppHarness {
     options.self_service_floor = std::chrono::milliseconds(0);
     options.platform_key_hash = take(app::platform_key_hash(*store_));
     api_ = std::make_unique<app::Api>(
-        app::ApiDeps{*handlers_, *reads_, *runner_, *store_, clock_, random_, hash_pool_, command_pool_, nullptr},
+        app::ApiDeps{*handlers_, *reads_, *runner_, *store_, clock_, random_, hash_pool_, command_pool_, wait_pool_, nullptr},
         options);
     runner_->start();
     api_->set_ready(true);
@@ -100,6 +100,7 @@ class AppHarness {
   std::unique_ptr<projections::ReadModels> reads_;
   app::WorkerPool hash_pool_{"hash", 2, 64};
   app::WorkerPool command_pool_{"command", 4, 256};
+  app::WorkerPool wait_pool_{"wait", 4, 256};
   std::unique_ptr<app::Api> api_;
 };
 

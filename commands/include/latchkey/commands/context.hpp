@@ -2,6 +2,7 @@
 // from where, and under which correlation id (SPEC §2 rule 5).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "latchkey/domain/ports.hpp"
@@ -15,6 +16,13 @@ struct CommandContext {
   std::string correlation_id;  // one per request; echoed to the client
   std::string causation_id;    // the event or message that caused this command, if any
   std::string source_ip;       // empty when not from the network
+  // Null: a command returns once what it appended is durable. Set by a
+  // caller that answers later (the HTTP API): a command then returns as soon
+  // as its events are written, raises *durable_at to the last position it
+  // wrote, and the caller must not tell anyone the outcome before that
+  // position is durable (EventStore::when_durable). Meanwhile the thread
+  // serves other requests instead of sleeping through the fsync.
+  std::uint64_t* durable_at = nullptr;
 };
 
 // The injected ports. Referenced, not owned: app/ (or a test) owns them and

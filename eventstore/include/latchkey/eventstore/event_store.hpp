@@ -142,6 +142,8 @@ inline constexpr const char* kReadOnly = "read_only";
 
 // Receives the outcome of append_async().
 using AppendCallback = std::function<void(Result<AppendResult>)>;
+// Receives the outcome of when_durable().
+using DurableCallback = std::function<void(Result<void>)>;
 
 // Called for each event by for_each_event(); return false to stop early.
 using EventVisitor = std::function<bool(const RecordedEvent&)>;
@@ -170,6 +172,20 @@ class EventStore {
   // work elsewhere), and it may call append_async again. This is what a
   // server uses so that no thread sits idle through an fsync.
   virtual void append_async(AppendRequest request, AppendCallback on_durable) = 0;
+
+  // The same append, returning as soon as its events are written (positions
+  // assigned, visible to read_stream and read_last) instead of once they are
+  // durable: for a caller that answers later, from when_durable() on the
+  // result's last_position, and meanwhile goes on with other work. Refusals
+  // come back as from append(); a duplicate's first append may not be
+  // durable yet either.
+  virtual Result<AppendResult> append_written(AppendRequest request) = 0;
+
+  // Calls `then` exactly once: with ok once `position` (at most the last
+  // position written) is durable, or with the failure if the store fails
+  // before it is. At once on the calling thread when that is already known,
+  // else on the store's sync thread: it must be quick and must not block.
+  virtual void when_durable(std::uint64_t position, DurableCallback then) = 0;
 
   // Events from `from_position` (inclusive) in global order, at most
   // `max_count`, only up to the durable head.
