@@ -546,10 +546,7 @@ void Api::answer_when_durable(const std::shared_ptr<Call>& call, http::Response 
   call->answer = std::move(response);
   held_answers_.fetch_add(1);
   deps_.store.when_durable(call->durable_at, [this, call](Result<void> durable) {
-    if (!durable.ok()) {
-      spdlog::error("a command's events did not become durable: {}", durable.error().message);
-      call->answer = problem_of(durable.error());
-    }
+    if (!durable.ok()) call->answer = problem_of(durable.error());  // a 500; the log has why
     auto send = [this, call] {
       finish(*call, std::move(call->answer));
       if (held_answers_.fetch_sub(1) == 1) {

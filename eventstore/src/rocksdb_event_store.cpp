@@ -340,7 +340,7 @@ Result<std::vector<RecordedEvent>> RocksDbEventStore::read_stream(std::string_vi
     // A read that reached the stream's end remembers it, so that the next
     // read past it needs no iterator; one that found nothing past `first`
     // looks whether the stream ends just before it.
-    if (it->status().ok() && keys.size() < max_count && keys.empty() && first > 1) {
+    if (it->status().ok() && keys.empty() && max_count > 0 && first > 1) {
       const std::string before = stream_key(stream_id, first - 1);
       it->SeekForPrev(before);
       if (it->Valid() && it->key() == rocksdb::Slice(before)) last = first - 1;
