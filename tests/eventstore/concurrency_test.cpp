@@ -40,6 +40,25 @@ class ConcurrencyTest : public ::testing::Test {
     EXPECT_TRUE(report->ok) << report->problem;
   }
 
+  // Answers that come on other threads: each position once, all of them
+  // within 5 s.
+  struct Answers {
+    std::atomic<int> count{0};
+    std::mutex mu;
+    std::set<std::uint64_t> positions;
+    void record(std::uint64_t position) {
+      std::lock_guard lock(mu);
+      EXPECT_TRUE(positions.insert(position).second) << "position " << position << " answered twice";
+      count.fetch_add(1);
+    }
+  };
+  void expect_all_answered(const Answers& answers, int expected) {
+    for (int i = 0; i < 500 && answers.count.load() < expected; ++i) {
+      store_->wait_for(store_->head(), std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(answers.count.load(), expected);
+  }
+
   TempDir dir_;
   std::unique_ptr<EventStore> store_;
 };
@@ -245,9 +264,7 @@ TEST_F(ConcurrencyTest, ConcurrentRetriesOfOneAppendAppendItOnce) {
 
 TEST_F(ConcurrencyTest, AsyncAndBlockingAppendsMixedAreEachAnsweredOnce) {
   constexpr int kPerThread = 60;
-  std::atomic<int> answered{0};
-  std::mutex mu;
-  std::set<std::uint64_t> positions;
+  Answers answers;
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
@@ -258,25 +275,18 @@ TEST_F(ConcurrencyTest, AsyncAndBlockingAppendsMixedAreEachAnsweredOnce) {
           store_->append_async(std::move(request), [&](Result<AppendResult> r) {
             ASSERT_TRUE(r.ok()) << r.error().message;
             EXPECT_LE(r->last_position, store_->head()) << "answered before it was durable";
-            std::lock_guard lock(mu);
-            EXPECT_TRUE(positions.insert(r->last_position).second);
-            answered.fetch_add(1);
+            answers.record(r->last_position);
           });
         } else {
           auto r = store_->append(std::move(request));
           ASSERT_TRUE(r.ok());
-          std::lock_guard lock(mu);
-          EXPECT_TRUE(positions.insert(r->last_position).second);
-          answered.fetch_add(1);
+          answers.record(r->last_position);
         }
       }
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < 500 && answered.load() < 8 * kPerThread; ++i) {
-    store_->wait_for(store_->head(), std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(answered.load(), 8 * kPerThread);
+  expect_all_answered(answers, 8 * kPerThread);
   expect_dense_and_verified(8u * kPerThread);
 }
 
@@ -286,9 +296,7 @@ TEST_F(ConcurrencyTest, AsyncAndBlockingAppendsMixedAreEachAnsweredOnce) {
 // after its position is durable.
 TEST_F(ConcurrencyTest, WrittenAppendsAreReadableAtOnceAndCalledBackOnceDurable) {
   constexpr int kPerThread = 60;
-  std::atomic<int> called{0};
-  std::mutex mu;
-  std::set<std::uint64_t> positions;
+  Answers answers;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -304,18 +312,13 @@ TEST_F(ConcurrencyTest, WrittenAppendsAreReadableAtOnceAndCalledBackOnceDurable)
         store_->when_durable(position, [&, position](Result<void> durable) {
           EXPECT_TRUE(durable.ok());
           EXPECT_GE(store_->head(), position) << "called back before it was durable";
-          std::lock_guard lock(mu);
-          EXPECT_TRUE(positions.insert(position).second) << "called back twice";
-          called.fetch_add(1);
+          answers.record(position);
         });
       }
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < 500 && called.load() < kThreads * kPerThread; ++i) {
-    store_->wait_for(store_->head(), std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(called.load(), kThreads * kPerThread);
+  expect_all_answered(answers, kThreads * kPerThread);
   expect_dense_and_verified(kThreads * kPerThread);
 }
 
