@@ -484,7 +484,10 @@ void RocksDbEventStore::syncer_loop() {
       expected_group_.store(std::max<std::size_t>(group, 1), std::memory_order_relaxed);
       target = written_.load(std::memory_order_acquire);
     }
-    rocksdb::Status s = options_.sync ? db_->SyncWAL() : rocksdb::Status::OK();
+    rocksdb::Status s = !options_.sync ? rocksdb::Status::OK()
+                        : options_.fail_sync_for_test && options_.fail_sync_for_test()
+                            ? rocksdb::Status::IOError("fsync failed (injected by a test)")
+                            : db_->SyncWAL();
     if (!s.ok()) {
       // Whether the events reached the disk is unknown; refuse every further
       // append so that no decision is taken on top of them.

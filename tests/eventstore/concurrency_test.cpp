@@ -341,6 +341,62 @@ TEST_F(ConcurrencyTest, ADurablePositionIsCalledBackAtOnceAndARefusalIsWrittenNo
   EXPECT_EQ(store_->head(), 1u);
 }
 
+// A failed fsync: whether the events reached the disk is unknown, so every
+// answer still held for them is the failure, and so is every later append.
+// A position made durable before it was is still answered ok.
+TEST_F(ConcurrencyTest, AFailedSyncAnswersEveryHeldCallbackWithTheFailure) {
+  std::atomic<bool> fail{false};
+  RocksDbOptions options;
+  options.fail_sync_for_test = [&] { return fail.load(); };
+  auto opened = open_rocksdb_event_store(dir_.str("failing"), options);
+  ASSERT_TRUE(opened.ok());
+  auto& store = **opened;
+  auto synced = store.append(one_stream("g", ExpectedVersion::no_stream(), {make_event()}));
+  ASSERT_TRUE(synced.ok());
+
+  fail = true;
+  constexpr int kHeld = 20;
+  std::mutex mu;
+  std::vector<Result<void>> outcomes;
+  for (int i = 0; i < kHeld; ++i) {
+    auto written = store.append_written(one_stream("g", ExpectedVersion::exactly(i + 1), {make_event()}));
+    if (!written.ok()) {
+      // The sync of an earlier one already failed: refused at once.
+      EXPECT_EQ(written.error().code, kStorageError);
+      std::lock_guard lock(mu);
+      outcomes.push_back(written.error());
+      continue;
+    }
+    store.when_durable(written->last_position, [&](Result<void> durable) {
+      std::lock_guard lock(mu);
+      outcomes.push_back(std::move(durable));
+    });
+  }
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (outcomes.size() == kHeld) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kHeld)) << "a held callback was never answered";
+  for (const auto& outcome : outcomes) {
+    ASSERT_FALSE(outcome.ok()) << "an append whose sync failed was answered as durable";
+    EXPECT_EQ(outcome.error().code, kStorageError);
+  }
+  EXPECT_EQ(store.head(), synced->last_position);
+  bool called = false;
+  store.when_durable(synced->last_position, [&](Result<void> durable) {
+    EXPECT_TRUE(durable.ok());
+    called = true;
+  });
+  EXPECT_TRUE(called);
+  auto later = store.append(one_stream("h", ExpectedVersion::any(), {make_event()}));
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, kStorageError);
+}
+
 TEST_F(ConcurrencyTest, AnAsyncRefusalIsAnsweredWithItsCode) {
   ASSERT_TRUE(store_->append(one_stream("g", ExpectedVersion::any(), {make_event()})).ok());
   std::promise<Error> refused;

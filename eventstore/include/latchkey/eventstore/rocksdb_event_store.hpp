@@ -2,6 +2,7 @@
 // keys) is documented in docs/ARCHITECTURE.md.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,10 @@ struct RocksDbOptions {
   // at once past this, and relearns them from later appends and reads).
   // Tests set it small to exercise forgetting under concurrency.
   std::size_t max_cached_streams = 1u << 18;
+  // Tests only: asked before each fsync of the log; true makes that fsync
+  // fail (as a full or broken disk would) instead of syncing. Unset in the
+  // server.
+  std::function<bool()> fail_sync_for_test;
   // When false, appends still group but do not fsync. Only for tests that
   // measure something else; never in the server.
   bool sync = true;
