@@ -603,9 +603,12 @@ http::Response Api::metrics_text() {
   out += "# TYPE latchkey_notifications_delivered_total counter\n";
   metric_line(out, "latchkey_notifications_delivered_total", "",
               deps_.dispatcher ? static_cast<double>(deps_.dispatcher->delivered()) : 0.0);
-  out += "# HELP latchkey_answers_awaiting_durability Command answers held until their events are synced.\n";
+  out +=
+      "# HELP latchkey_answers_awaiting_durability Command answers held until their events are "
+      "synced.\n";
   out += "# TYPE latchkey_answers_awaiting_durability gauge\n";
-  metric_line(out, "latchkey_answers_awaiting_durability", "", static_cast<double>(held_answers_.load()));
+  metric_line(out, "latchkey_answers_awaiting_durability", "",
+              static_cast<double>(held_answers_.load()));
   for (WorkerPool* pool : {&deps_.hash_pool, &deps_.command_pool, &deps_.wait_pool}) {
     const std::string name = "latchkey_" + pool->name() + "_pool";
     out += "# HELP " + name + "_queue Jobs waiting for a worker.\n# TYPE " + name + "_queue gauge\n";

@@ -129,9 +129,10 @@ void set(Config& c, const std::string& name, const std::string& v) {
 
 const std::vector<std::string>& option_names() {
   static const std::vector<std::string> names = {
-      "data",          "listen",           "io-threads",        "hash-workers",  "hash-queue",
-      "command-workers", "command-queue",  "wait-workers",  "password-hash-cost", "mail",         "sms", "mail-from", "sms-ca-file",
-      "public-rate-limit", "public-rate-burst", "self-service-floor-ms", "dev-clock", "log-level"};
+      "data", "listen", "io-threads", "hash-workers", "hash-queue", "command-workers",
+      "command-queue", "wait-workers", "password-hash-cost", "mail", "sms", "mail-from",
+      "sms-ca-file", "public-rate-limit", "public-rate-burst", "self-service-floor-ms",
+      "dev-clock", "log-level"};
   return names;
 }
 

@@ -372,7 +372,8 @@ void RocksDbEventStore::lead_rounds(Pending* own) {
           (ok && !durable_now ? answer_durable : answer_now).push_back(p);
         } else {
           Waker* waker = p->waker;
-          if (!ok || !p->until_durable || p->durable_at <= durable_.load(std::memory_order_acquire) ||
+          if (!ok || !p->until_durable ||
+              p->durable_at <= durable_.load(std::memory_order_acquire) ||
               failed_.load(std::memory_order_acquire)) {
             if (p != own) wake_now.push_back(waker);
           } else {

@@ -179,7 +179,8 @@ TEST(RequestResetStaff, ToldToAnswerLaterItNamesThePositionItsAnswerWaitsFor) {
   auto ctx = h.staff();
   ctx.durable_at = &durable_at;
 
-  auto refused = h.handlers->request_reset(ctx, commands::RequestResetStaff{"no-such-guardian", "email"});
+  auto refused =
+      h.handlers->request_reset(ctx, commands::RequestResetStaff{"no-such-guardian", "email"});
   EXPECT_EQ(code_of(refused), "not_found");
   EXPECT_EQ(durable_at, 0u);
 

@@ -49,7 +49,8 @@ TEST(SodiumRandom, DrawsNeverRepeatAcrossSizesRefillsAndThreads) {
   std::array<std::size_t, 256> byte_counts{};
   auto draw = [&](int thread) {
     for (int i = 0; i < 4000; ++i) {
-      const std::size_t size = 16 + static_cast<std::size_t>((i * 7 + thread) % 80);  // 16..95 bytes
+      const std::size_t size =
+          16 + static_cast<std::size_t>((i * 7 + thread) % 80);  // 16..95 bytes
       std::vector<std::uint8_t> out(size);
       random.fill(out);
       std::lock_guard lock(mu);

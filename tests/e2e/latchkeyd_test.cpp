@@ -3,8 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <thread>
 
 #include "support/http_client.hpp"
 #include "support/latchkeyd.hpp"
@@ -118,6 +122,35 @@ TEST(LatchkeydTest, RefusalsAreProblemJson) {
                             std::string(16 * 1024, 'a') + "\r\nConnection: close\r\n\r\n";
   EXPECT_EQ(raw_exchange(server.port(), huge_header).status, 431);
   EXPECT_TRUE(server.ready()) << "the server still serves after bad input";
+}
+
+// The pools' sizes come from flags and LATCHKEY_* variables; by default
+// commands run on a few threads (they do not wait for the fsync) and
+// waiting queries on 64.
+TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
+  auto threads_of = [](const std::string& metrics, const std::string& pool) {
+    const std::string name = "\nlatchkey_" + pool + "_pool_threads ";  // not the HELP line
+    auto at = metrics.find(name);
+    return at == std::string::npos ? -1 : std::stoi(metrics.substr(at + name.size()));
+  };
+  {
+    TempDir dir;
+    LatchkeydProcess server(dir);
+    ASSERT_TRUE(server.ready());
+    auto metrics = request(server.port(), "GET", "/metrics").body;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    EXPECT_EQ(threads_of(metrics, "command"), std::max(4, 2 * cores)) << metrics;
+    EXPECT_EQ(threads_of(metrics, "wait"), 64);
+    EXPECT_NE(metrics.find("latchkey_answers_awaiting_durability 0\n"), std::string::npos);
+  }
+  ::setenv("LATCHKEY_WAIT_WORKERS", "5", 1);
+  TempDir dir;
+  LatchkeydProcess server(dir, {"--command-workers", "3"});
+  ::unsetenv("LATCHKEY_WAIT_WORKERS");
+  ASSERT_TRUE(server.ready());
+  auto metrics = request(server.port(), "GET", "/metrics").body;
+  EXPECT_EQ(threads_of(metrics, "command"), 3);
+  EXPECT_EQ(threads_of(metrics, "wait"), 5);
 }
 
 TEST(LatchkeydTest, BadFlagsExitWithUsage) {

@@ -48,7 +48,8 @@ class ConcurrencyTest : public ::testing::Test {
     std::set<std::uint64_t> positions;
     void record(std::uint64_t position) {
       std::lock_guard lock(mu);
-      EXPECT_TRUE(positions.insert(position).second) << "position " << position << " answered twice";
+      EXPECT_TRUE(positions.insert(position).second)
+          << "position " << position << " answered twice";
       count.fetch_add(1);
     }
   };
@@ -200,8 +201,10 @@ TEST_F(ConcurrencyTest, StreamEndsLearntFromReadsNeverHideAnAppend) {
   ASSERT_TRUE(opened.ok());
   auto& store = **opened;
   for (int s = 0; s < kStreams; ++s) {
-    ASSERT_TRUE(store.append(one_stream("s-" + std::to_string(s), ExpectedVersion::no_stream(),
-                                        {make_event()})).ok());
+    ASSERT_TRUE(store
+                    .append(one_stream("s-" + std::to_string(s), ExpectedVersion::no_stream(),
+                                       {make_event()}))
+                    .ok());
   }
   std::mutex mu;
   std::vector<std::set<std::uint64_t>> won(kStreams);
@@ -215,7 +218,8 @@ TEST_F(ConcurrencyTest, StreamEndsLearntFromReadsNeverHideAnAppend) {
         auto tail = store.read_stream(stream, known[s] + 1, 512);
         ASSERT_TRUE(tail.ok());
         for (const auto& e : *tail) ASSERT_EQ(e.stream_version, ++known[s]) << stream;
-        auto r = store.append(one_stream(stream, ExpectedVersion::exactly(known[s]), {make_event()}));
+        auto r =
+            store.append(one_stream(stream, ExpectedVersion::exactly(known[s]), {make_event()}));
         if (!r.ok()) {
           ASSERT_EQ(r.error().code, kWrongExpectedVersion);
           continue;
@@ -223,7 +227,8 @@ TEST_F(ConcurrencyTest, StreamEndsLearntFromReadsNeverHideAnAppend) {
         ASSERT_EQ(r->stream_versions[0], known[s] + 1);
         auto back = store.read_stream(stream, known[s] + 1, 512);
         ASSERT_TRUE(back.ok());
-        ASSERT_FALSE(back->empty()) << stream << " version " << known[s] + 1 << " hidden after its append";
+        ASSERT_FALSE(back->empty())
+            << stream << " version " << known[s] + 1 << " hidden after its append";
         std::lock_guard lock(mu);
         EXPECT_TRUE(won[s].insert(r->stream_versions[0]).second) << "a version was won twice";
       }
@@ -302,7 +307,8 @@ TEST_F(ConcurrencyTest, WrittenAppendsAreReadableAtOnceAndCalledBackOnceDurable)
     threads.emplace_back([&, t] {
       const std::string stream = "written-" + std::to_string(t);
       for (int i = 0; i < kPerThread; ++i) {
-        auto r = store_->append_written(one_stream(stream, ExpectedVersion::exactly(i), {make_event()}));
+        auto r =
+            store_->append_written(one_stream(stream, ExpectedVersion::exactly(i), {make_event()}));
         ASSERT_TRUE(r.ok()) << r.error().message;
         ASSERT_EQ(r->stream_versions[0], static_cast<std::uint64_t>(i + 1));
         auto back = store_->read_stream(stream, i + 1, 10);
@@ -332,7 +338,8 @@ TEST_F(ConcurrencyTest, ADurablePositionIsCalledBackAtOnceAndARefusalIsWrittenNo
   });
   EXPECT_TRUE(called) << "a position already durable is called back on the calling thread";
 
-  auto clash = store_->append_written(one_stream("g", ExpectedVersion::no_stream(), {make_event()}));
+  auto clash =
+      store_->append_written(one_stream("g", ExpectedVersion::no_stream(), {make_event()}));
   ASSERT_FALSE(clash.ok());
   EXPECT_EQ(clash.error().code, kWrongExpectedVersion);
   auto invalid = store_->append_written(AppendRequest{});
@@ -359,7 +366,8 @@ TEST_F(ConcurrencyTest, AFailedSyncAnswersEveryHeldCallbackWithTheFailure) {
   std::mutex mu;
   std::vector<Result<void>> outcomes;
   for (int i = 0; i < kHeld; ++i) {
-    auto written = store.append_written(one_stream("g", ExpectedVersion::exactly(i + 1), {make_event()}));
+    auto written =
+        store.append_written(one_stream("g", ExpectedVersion::exactly(i + 1), {make_event()}));
     if (!written.ok()) {
       // The sync of an earlier one already failed: refused at once.
       EXPECT_EQ(written.error().code, kStorageError);
@@ -380,7 +388,8 @@ TEST_F(ConcurrencyTest, AFailedSyncAnswersEveryHeldCallbackWithTheFailure) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::lock_guard lock(mu);
-  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kHeld)) << "a held callback was never answered";
+  ASSERT_EQ(outcomes.size(), static_cast<std::size_t>(kHeld))
+      << "a held callback was never answered";
   for (const auto& outcome : outcomes) {
     ASSERT_FALSE(outcome.ok()) << "an append whose sync failed was answered as durable";
     EXPECT_EQ(outcome.error().code, kStorageError);

@@ -48,7 +48,8 @@ class AppHarness {
     options.self_service_floor = std::chrono::milliseconds(0);
     options.platform_key_hash = take(app::platform_key_hash(*store_));
     api_ = std::make_unique<app::Api>(
-        app::ApiDeps{*handlers_, *reads_, *runner_, *store_, clock_, random_, hash_pool_, command_pool_, wait_pool_, nullptr},
+        app::ApiDeps{*handlers_, *reads_, *runner_, *store_, clock_, random_, hash_pool_,
+                     command_pool_, wait_pool_, nullptr},
         options);
     runner_->start();
     api_->set_ready(true);
