@@ -169,8 +169,9 @@ class EventStore {
   // exactly once, with the result once the events are durable or with the
   // refusal. It runs on the store's sync thread, or on the calling thread when
   // the answer is known at once; it must be quick and must not block (post the
-  // work elsewhere), and it may call append_async again. This is what a
-  // server uses so that no thread sits idle through an fsync.
+  // work elsewhere), and it may call append_async again. A caller that
+  // needs the positions at once (a command handler deciding its answer)
+  // uses append_written and when_durable instead.
   virtual void append_async(AppendRequest request, AppendCallback on_durable) = 0;
 
   // The same append, returning as soon as its events are written (positions
