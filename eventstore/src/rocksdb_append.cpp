@@ -194,31 +194,26 @@ void RocksDbEventStore::when_durable(std::uint64_t position, DurableCallback the
       return;
     }
   }
-  if (position <= durable_.load(std::memory_order_acquire)) {
-    then(Result<void>{});
-  } else {
-    then(failure());
-  }
+  then(durability_of(position));
+}
+
+Result<void> RocksDbEventStore::durability_of(std::uint64_t position) const {
+  if (position <= durable_.load(std::memory_order_acquire)) return {};
+  return failure();
 }
 
 void RocksDbEventStore::take_durable_calls(std::uint64_t durable, std::vector<DurableCall>& out) {
   const bool all = failed_.load(std::memory_order_acquire);
-  auto answered = [&](const DurableCall& c) { return all || c.position <= durable; };
-  auto rest = std::stable_partition(durable_calls_.begin(), durable_calls_.end(),
-                                    [&](const DurableCall& c) { return !answered(c); });
-  std::move(rest, durable_calls_.end(), std::back_inserter(out));
-  durable_calls_.erase(rest, durable_calls_.end());
+  // Those still waiting stay in front, in their order; the answered go to `out`.
+  auto answered = std::stable_partition(
+      durable_calls_.begin(), durable_calls_.end(),
+      [&](const DurableCall& c) { return !all && c.position > durable; });
+  std::move(answered, durable_calls_.end(), std::back_inserter(out));
+  durable_calls_.erase(answered, durable_calls_.end());
 }
 
 void RocksDbEventStore::run_durable_calls(std::vector<DurableCall>& calls) {
-  const std::uint64_t durable = durable_.load(std::memory_order_acquire);
-  for (auto& call : calls) {
-    if (call.position <= durable) {
-      call.then(Result<void>{});
-    } else {
-      call.then(failure());
-    }
-  }
+  for (auto& call : calls) call.then(durability_of(call.position));
   calls.clear();
 }
 

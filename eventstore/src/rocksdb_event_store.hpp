@@ -227,6 +227,8 @@ class RocksDbEventStore final : public EventStore {
   // store failed) answers, under sync_mu_; run them after letting go.
   void take_durable_calls(std::uint64_t durable, std::vector<DurableCall>& out);
   void run_durable_calls(std::vector<DurableCall>& calls);
+  // Ok once `position` is durable; the store's failure when it never will be.
+  Result<void> durability_of(std::uint64_t position) const;
   // A leader that led long enough for asynchronous appends others queued
   // hands the rest to the syncer. Guarded by sync_mu_.
   bool lead_wanted_ = false;
