@@ -33,6 +33,10 @@ class StreamFoldProjection final : public Projection {
     trim_(row);
   }
   std::function<void(WriteSet&)> take_changes() override { return rows_.take_changes(); }
+  std::vector<std::function<void(WriteSet&)>> take_changes_in_place(
+      std::size_t parts, std::size_t rows_per_part) override {
+    return rows_.take_changes_in_place(parts, rows_per_part);
+  }
   void trim_cache() override { rows_.trim_cache(); }
   std::size_t cached_rows() const override { return rows_.cached(); }
   bool holds_rows() const override { return true; }

@@ -69,6 +69,10 @@ class SessionIndexProjection final : public Projection {
         event);
   }
   std::function<void(WriteSet&)> take_changes() override { return sessions_.take_changes(); }
+  std::vector<std::function<void(WriteSet&)>> take_changes_in_place(
+      std::size_t parts, std::size_t rows_per_part) override {
+    return sessions_.take_changes_in_place(parts, rows_per_part);
+  }
   void trim_cache() override { sessions_.trim_cache(); }
   std::size_t cached_rows() const override { return sessions_.cached(); }
   bool holds_rows() const override { return true; }

@@ -33,6 +33,10 @@ class SmsCreditsProjection final : public Projection {
     }
   }
   std::function<void(WriteSet&)> take_changes() override { return balances_.take_changes(); }
+  std::vector<std::function<void(WriteSet&)>> take_changes_in_place(
+      std::size_t parts, std::size_t rows_per_part) override {
+    return balances_.take_changes_in_place(parts, rows_per_part);
+  }
   void trim_cache() override { balances_.trim_cache(); }
   std::size_t cached_rows() const override { return balances_.cached(); }
   bool holds_rows() const override { return true; }

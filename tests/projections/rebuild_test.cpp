@@ -186,9 +186,11 @@ TEST(Rebuild, RebuiltReadModelsEqualLiveOnesOverARandomHistory) {
       << "read models rebuilt with trimmed caches differ";
 
   // Rebuilt with rows held across batches (as in any catch-up of 100,000
-  // events or more), then with holding cut short by small caches and small
-  // limits on pending writes.
-  ReadSide held(h, "held", {.max_batch_events = 300, .hold_after_events = 1'000});
+  // events or more) and readied at the end in parts, then with holding cut
+  // short by small caches and small limits on pending writes.
+  ReadSide held(
+      h, "held",
+      {.max_batch_events = 300, .hold_after_events = 1'000, .rows_per_part_at_least = 50});
   held.catch_up();
   EXPECT_TRUE(all_answers(h, *held.answers, history).dump() == rebuilt_answers)
       << "read models rebuilt with rows held across batches differ";

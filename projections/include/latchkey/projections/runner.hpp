@@ -59,6 +59,9 @@ struct RunnerOptions {
   // every batch. 0 turns holding off.
   std::uint64_t hold_after_events = 100'000;
   std::size_t max_held_writes = 100'000;
+  // What was held is readied (serialised and sorted) at the end by two
+  // threads, a projection's changed rows in parts of at least this many.
+  std::size_t rows_per_part_at_least = 4'096;
   std::chrono::milliseconds idle_wait{500};  // how long the follower waits for new events per round
 };
 
