@@ -327,15 +327,32 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   // with its checkpoint, as one atomic write, except those of projections
   // that may keep holding them (`hold`: a long catch-up not at its end).
   const bool long_catch_up = options_.hold_after_events > 0 && target - started_at >= options_.hold_after_events;
+  // Pending writes are held up to max_held_writes for all projections
+  // together: past it, the projections holding the most commit, the
+  // largest first, until what the others hold is below it.
+  auto held_writes = [&](std::size_t i) { return slots_[i].writes ? slots_[i].writes->size() : 0; };
   auto hand_over = [&](bool hold) -> Result<void> {
+    std::vector<bool> holding(slots_.size(), false);
+    std::vector<std::size_t> by_writes;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      const auto& p = *slots_[i].projection;
+      holding[i] = hold && p.holds_rows() && p.cached_rows() < options_.max_cached_rows;
+      if (!holding[i]) continue;
+      total += held_writes(i);
+      by_writes.push_back(i);
+    }
+    std::sort(by_writes.begin(), by_writes.end(),
+              [&](std::size_t a, std::size_t b) { return held_writes(a) > held_writes(b); });
+    for (std::size_t k = 0; k < by_writes.size() && total >= options_.max_held_writes; ++k) {
+      holding[by_writes[k]] = false;
+      total -= held_writes(by_writes[k]);
+    }
     std::vector<Changes> changes;
     std::vector<std::uint64_t> positions(slots_.size(), 0);
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-      auto& slot = slots_[i];
-      auto& p = *slot.projection;
-      const bool holding = hold && p.holds_rows() && p.cached_rows() < options_.max_cached_rows &&
-                           (!slot.writes || slot.writes->size() < options_.max_held_writes);
-      if (holding || slot.folded == handed[i]) continue;
+      const auto& slot = slots_[i];
+      if (holding[i] || slot.folded == handed[i]) continue;
       positions[i] = slot.folded;
       changes.push_back(take(i));
     }
@@ -426,6 +443,12 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   }
   db_.caught_up();
   return {};
+}
+
+std::size_t ProjectionRunner::held_writes() const {
+  std::size_t writes = 0;
+  for (const auto& slot : slots_) writes += slot.writes ? slot.writes->size() : 0;
+  return writes;
 }
 
 std::size_t ProjectionRunner::cached_rows() const {

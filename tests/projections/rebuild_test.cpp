@@ -384,6 +384,56 @@ TEST(Rebuild, ALongCatchUpHoldsRowsUntilItsEndAndAppendOnlyProjectionsCommitEach
   EXPECT_TRUE(every_batch_moved_all);
 }
 
+// Held writes (session-token rows, name-index entries, acceptances) share
+// one budget: past it, the projections holding the most commit early, while
+// those holding only rows (the guardians' login state) hold on to the end.
+TEST(Rebuild, HeldWritesShareOneBudgetAndTheLargestHoldersCommitFirst) {
+  Harness h;
+  History history;
+  const auto expected = given_history_and_its_answers(h, history, 3'000, 11);
+  ReadSide side(h, "side",
+                {.max_batch_events = 250, .hold_after_events = 1'000, .max_held_writes = 150});
+  bool sessions_committed_early = false;
+  bool login_state_committed_early = false;
+  std::size_t most_held = 0;
+  ASSERT_TRUE(
+      side.runner
+          ->catch_up(0,
+                     [&](std::uint64_t, std::uint64_t target) {
+                       most_held = std::max(most_held, side.runner->held_writes());
+                       const auto sessions = side.runner->checkpoint("sessions").position;
+                       const auto login_state = side.runner->checkpoint("login_state").position;
+                       sessions_committed_early =
+                           sessions_committed_early || (sessions > 0 && sessions < target);
+                       login_state_committed_early =
+                           login_state_committed_early || (login_state > 0 && login_state < target);
+                     })
+          .ok());
+  EXPECT_GT(most_held, 0u);
+  EXPECT_LT(most_held, 150u);
+  EXPECT_TRUE(sessions_committed_early);
+  EXPECT_FALSE(login_state_committed_early);
+  EXPECT_TRUE(all_answers(h, *side.answers, history).dump() == expected);
+
+  // With room for everything, nothing that holds commits before the end.
+  ReadSide roomy(
+      h, "roomy",
+      {.max_batch_events = 250, .hold_after_events = 1'000, .max_held_writes = 1'000'000});
+  bool any_committed_early = false;
+  ASSERT_TRUE(
+      roomy.runner
+          ->catch_up(0,
+                     [&](std::uint64_t, std::uint64_t target) {
+                       for (const char* name : {"sessions", "directory", "policy_acceptances"}) {
+                         const auto at = roomy.runner->checkpoint(name).position;
+                         any_committed_early = any_committed_early || (at > 0 && at < target);
+                       }
+                     })
+          .ok());
+  EXPECT_FALSE(any_committed_early);
+  EXPECT_TRUE(all_answers(h, *roomy.answers, history).dump() == expected);
+}
+
 // A crash while rows are held loses only what was held: the restart folds
 // those projections again from their checkpoints, the others resume.
 TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {

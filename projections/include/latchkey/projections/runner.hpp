@@ -54,11 +54,13 @@ struct RunnerOptions {
   // commit them once, with their checkpoint, at the end: a guardian's row is
   // then written once rather than once per batch (a 1M-event rebuild wrote
   // ~790,000 rows for 100,000 guardians). A holding projection still commits
-  // early when its cache reaches max_cached_rows or its own pending writes
-  // reach max_held_writes. Append-only projections (the audit log) commit
+  // early when its cache reaches max_cached_rows, or when the pending writes
+  // of all of them together (session-token rows, name-index entries,
+  // acceptances; ~200 bytes each) reach max_held_writes: then those holding
+  // the most commit first. Append-only projections (the audit log) commit
   // every batch. 0 turns holding off.
   std::uint64_t hold_after_events = 100'000;
-  std::size_t max_held_writes = 100'000;
+  std::size_t max_held_writes = 1'000'000;
   // What was held is readied (serialised and sorted) at the end by two
   // threads, a projection's changed rows in parts of at least this many.
   std::size_t rows_per_part_at_least = 4'096;
@@ -98,6 +100,9 @@ class ProjectionRunner {
   Checkpoint checkpoint(std::string_view name) const;
   // Rows held in the projections' caches, all together. Only while stopped.
   std::size_t cached_rows() const;
+  // Writes folded but not yet handed to the committer, all projections
+  // together (from the runner's own thread, or while it is stopped).
+  std::size_t held_writes() const;
   // The last error of the follower thread (it retries after an error).
   std::string last_error() const;
 
