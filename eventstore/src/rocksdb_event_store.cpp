@@ -267,7 +267,7 @@ Result<void> RocksDbEventStore::for_each_event(std::uint64_t from_position,
   if (to - from + 1 >= kScanAtLeast) {
     // A long stretch (a rebuild, a replay): read ahead in large reads and
     // leave the block cache to the point reads.
-    ro.readahead_size = 2u << 20;
+    ro.readahead_size = kScanReadahead;
     ro.fill_cache = false;
     ro.async_io = true;
   }
@@ -392,7 +392,7 @@ Result<VerifyReport> RocksDbEventStore::verify() {
     return report;
   };
   rocksdb::ReadOptions ro;
-  ro.readahead_size = 2u << 20;
+  ro.readahead_size = kScanReadahead;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(kEvents)));
   Hash previous{};

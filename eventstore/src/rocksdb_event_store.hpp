@@ -184,11 +184,16 @@ class RocksDbEventStore final : public EventStore {
   // read_stream looks up at most this many versions one by one when the
   // cache knows the stream's last version; a longer tail takes an iterator.
   static constexpr std::uint64_t kPointReadVersions = 16;
-  // for_each_event reads stretches at least this long ahead, in 2 MiB reads
-  // that bypass the block cache; shorter ones (a live tail, one audit entry)
-  // read through the cache like point reads: a 2 MiB read for one event
-  // made a filtered audit page take a minute.
+  // for_each_event reads stretches at least this long ahead, in reads of
+  // kScanReadahead that bypass the block cache; shorter ones (a live tail,
+  // one audit entry) read through the cache like point reads: a 2 MiB read
+  // for one event made a filtered audit page take a minute.
   static constexpr std::uint64_t kScanAtLeast = 1024;
+  // What a long scan (for_each_event, verify) reads ahead at a time. 256 KiB
+  // (RocksDB's own ceiling for its automatic readahead) stays in the CPU's
+  // cache between the read and the decoding; 2 MiB reads cost a 1M-event
+  // scan ~30% more CPU (0.92-0.96 s against 0.65-0.67 s, alternating runs).
+  static constexpr std::size_t kScanReadahead = 256u << 10;
   std::optional<std::uint64_t> cached_version(std::string_view stream_id) const;
   // A stream's last version as a read found it, with clears_ as it was
   // before the read began (read_write mode only: a secondary's log moves
