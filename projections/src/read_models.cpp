@@ -381,8 +381,14 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
   constexpr std::size_t kMaxExamined = 100'000;  // bounds the work of one page of a narrow filter
   Error failure;
   bool failed = false;
-  auto scanned = db_.scan(prefix, prefix + be64(*after + 1), [&](std::string_view key, std::string_view) {
-    const std::uint64_t position = from_be64(key.substr(prefix.size()));
+  auto fail = [&](Error e) {
+    failure = std::move(e);
+    failed = true;
+    return false;
+  };
+  // One position of the index: false to stop.
+  auto visit = [&](std::uint64_t position) {
+    if (position <= *after) return true;
     if (items.size() == q.limit || ++examined > kMaxExamined) {
       more = true;
       return false;
@@ -390,24 +396,40 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
     last = position;
     auto events = log_.read_all(position, 1);
     if (!events || events->empty() || events->front().position != position) {
-      failure = events ? make_error("corruption", "the audit index names a position the log does not have")
-                       : events.error();
-      failed = true;
-      return false;
+      return fail(events ? make_error("corruption",
+                                      "the audit index names a position the log does not have")
+                         : events.error());
     }
     const auto& recorded = events->front();
     if (!q.type.empty() && recorded.data.type != q.type) return true;
     if (q.from_us != 0 && recorded.data.recorded_at_us < q.from_us) return true;
     if (q.to_us != 0 && recorded.data.recorded_at_us >= q.to_us) return true;
-    if (via_index && !q.subject.empty() && !q.actor.empty() && recorded.data.actor.id != q.actor) return true;
+    if (via_index && !q.subject.empty() && !q.actor.empty() && recorded.data.actor.id != q.actor)
+      return true;
     auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
-    if (!event) {
-      failure = make_error("corruption", event.error().message);
-      failed = true;
-      return false;
-    }
+    if (!event) return fail(make_error("corruption", event.error().message));
     items.push_back(audit_entry(recorded, *event));
     return true;
+  };
+  // The index holds runs of positions keyed by their first (rows.hpp,
+  // audit_runs): the page starts at the run that holds the position after
+  // the cursor, which may begin before it.
+  std::string from = prefix + be64(*after + 1);
+  auto found = db_.scan_backwards(prefix, from, [&](std::string_view key, std::string_view) {
+    from.assign(key);
+    return false;
+  });
+  if (!found) return found.error();
+  auto scanned = db_.scan(prefix, from, [&](std::string_view key, std::string_view gaps) {
+    if (key.size() != prefix.size() + 8)
+      return fail(make_error("corruption", "an audit index key is malformed"));
+    bool go_on = true;
+    if (!audit_runs::for_each_position(
+            from_be64(key.substr(prefix.size())), gaps,
+            [&](std::uint64_t position) { return go_on = visit(position); })) {
+      return fail(make_error("corruption", "an audit index run does not decode"));
+    }
+    return go_on;
   });
   if (!scanned) return scanned.error();
   if (failed) return failure;

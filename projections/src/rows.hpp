@@ -129,9 +129,10 @@ inline std::string family_acceptance_prefix(std::string_view t, std::string_view
 }
 std::string family_acceptance(std::string_view t, std::string_view f, std::string_view p, std::int64_t version);
 // The audit log's three indexes: every event of a tenant ('e'), by subject
-// ('s') and by actor ('a'), each key ending in the event's position. Written
-// into `out` (replacing what it held): the projection builds three keys an
-// event in one buffer.
+// ('s') and by actor ('a'). Each holds runs of positions: a key ends in its
+// run's first position (big-endian), its value is the run's gaps (see
+// audit_runs below). Written into `out` (replacing what it held): the
+// projection builds three keys an event in one buffer.
 inline void audit_prefix_into(std::string& out, char index, std::string_view t,
                               std::string_view name = {}) {
   out.assign("audit/");
@@ -159,5 +160,40 @@ inline std::string audit_actor_prefix(std::string_view t, std::string_view actor
   return k;
 }
 }  // namespace keys
+
+// A run of positions, as an audit index stores it: the first position in the
+// key, then each next one as its gap from the one before (a LEB128 varint,
+// never 0) in the value. An empty value is a run of one.
+namespace audit_runs {
+inline void append_gap(std::string& out, std::uint64_t gap) {
+  while (gap >= 0x80) {
+    out += static_cast<char>((gap & 0x7f) | 0x80);
+    gap >>= 7;
+  }
+  out += static_cast<char>(gap);
+}
+// Calls visit(position) for each position of the run, in order, while it
+// returns true. False when the gaps do not decode (a truncated varint, a gap
+// of 0, a position past 2^64).
+template <class Visit>
+bool for_each_position(std::uint64_t first, std::string_view gaps, Visit&& visit) {
+  std::uint64_t position = first;
+  if (!visit(position)) return true;
+  std::size_t i = 0;
+  while (i < gaps.size()) {
+    std::uint64_t gap = 0;
+    for (int shift = 0;; shift += 7) {
+      if (i == gaps.size() || shift > 63) return false;
+      const auto byte = static_cast<unsigned char>(gaps[i++]);
+      gap |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) break;
+    }
+    if (gap == 0 || position > ~std::uint64_t{0} - gap) return false;
+    position += gap;
+    if (!visit(position)) return true;
+  }
+  return true;
+}
+}  // namespace audit_runs
 
 }  // namespace latchkey::projections

@@ -9,12 +9,15 @@
 namespace latchkey::testing {
 
 struct ReadSide {
-  ReadSide(Harness& h, const std::string& dir_name = "readmodels", projections::RunnerOptions options = {}) {
+  using MakeProjections =
+      std::vector<std::unique_ptr<projections::Projection>> (*)(projections::ReadModelDb&);
+  ReadSide(Harness& h, const std::string& dir_name = "readmodels",
+           projections::RunnerOptions options = {},
+           MakeProjections make = projections::make_all_projections) {
     auto opened = projections::open_read_model_db(h.dir.str(dir_name));
     if (!opened) throw std::runtime_error(opened.error().message);
     db = std::move(*opened);
-    runner = std::make_unique<projections::ProjectionRunner>(*h.store, *db, projections::make_all_projections(*db),
-                                                            options);
+    runner = std::make_unique<projections::ProjectionRunner>(*h.store, *db, make(*db), options);
     auto r = runner->open();
     if (!r) throw std::runtime_error(r.error().message);
     answers = std::make_unique<projections::ReadModels>(*db, *h.store, h.clock, runner.get());

@@ -107,6 +107,23 @@ json all_answers(Harness& h, projections::ReadModels& a, const History& history)
       cursor = (*page)["next_cursor"].is_null() ? "" : (*page)["next_cursor"].get<std::string>();
     } while (!cursor.empty());
     out[t]["audit"] = audit;
+    // Narrow pages by subject and by actor, each starting where the one
+    // before ended (inside a run of the index, where it holds runs).
+    for (std::size_t i = 0; i < history.guardians.size(); i += 37) {
+      for (const bool by_subject : {true, false}) {
+        const auto& g = history.guardians[i];
+        json entries = json::array();
+        std::string after;
+        do {
+          auto page = a.audit(t, {by_subject ? g : "", by_subject ? "" : g, "", 0, 0, after, 3});
+          EXPECT_TRUE(page.ok());
+          if (!page.ok()) break;
+          for (auto& e : (*page)["items"]) entries.push_back(e);
+          after = (*page)["next_cursor"].is_null() ? "" : (*page)["next_cursor"].get<std::string>();
+        } while (!after.empty());
+        out[t][by_subject ? "audit_by_subject" : "audit_by_actor"][g] = entries;
+      }
+    }
     out[t]["search"] = *a.search_guardians(t, {"", "", "", 500});
     for (const auto& g : history.guardians) {
       auto card = a.guardian(t, g);
@@ -264,6 +281,34 @@ TEST(Rebuild, DroppedCachesAreDestroyedOnAThreadOfTheirOwnInOrder) {
   }
 }
 
+// An append-only projection that never holds its writes (a key per event):
+// during a long catch-up the runner commits it every batch while the others
+// hold theirs. The product's own projections all hold, but one whose cache
+// outgrows max_cached_rows (the audit index of a very large tenant) stops
+// holding and commits every batch, so the runner must handle both at once.
+class EveryEvent final : public projections::Projection {
+ public:
+  std::string_view name() const override { return "every_event"; }
+  std::uint32_t schema_version() const override { return 1; }
+  void apply(const eventstore::RecordedEvent& recorded, const domain::DomainEvent&,
+             projections::WriteSet& writes) override {
+    writes.put("every_event/" + projections::be64(recorded.position), recorded.data.type);
+  }
+  std::function<void(projections::WriteSet&)> take_changes() override {
+    return [](projections::WriteSet&) {};
+  }
+  void trim_cache() override {}
+  std::size_t cached_rows() const override { return 0; }
+  void reset(Stored) override {}
+};
+
+std::vector<std::unique_ptr<projections::Projection>> with_append_only(
+    projections::ReadModelDb& db) {
+  auto all = projections::make_all_projections(db);
+  all.push_back(std::make_unique<EveryEvent>());
+  return all;
+}
+
 // Fails every commit after the first `allowed`, like a crash between batches;
 // with `Fails::once`, only the one right after them (a write refused, say
 // for want of space, and the next one taken).
@@ -308,7 +353,7 @@ class FailingDb final : public projections::ReadModelDb {
 
 std::vector<std::string> projection_names(projections::ReadModelDb& db) {
   std::vector<std::string> names;
-  for (const auto& p : projections::make_all_projections(db)) names.emplace_back(p->name());
+  for (const auto& p : with_append_only(db)) names.emplace_back(p->name());
   return names;
 }
 
@@ -317,7 +362,7 @@ std::vector<std::string> projection_names(projections::ReadModelDb& db) {
 std::uint64_t crash_after(Harness& h, projections::ReadModelDb& real, int allowed,
                           const projections::RunnerOptions& options) {
   FailingDb failing(real, allowed);
-  projections::ProjectionRunner runner(*h.store, failing, projections::make_all_projections(failing), options);
+  projections::ProjectionRunner runner(*h.store, failing, with_append_only(failing), options);
   EXPECT_TRUE(runner.open().ok());
   EXPECT_FALSE(runner.catch_up().ok()) << "it should have crashed after " << allowed << " batches";
   return runner.applied();
@@ -333,7 +378,7 @@ TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
   auto& real = *store;
   for (int allowed : {0, 1, 3}) EXPECT_LT(crash_after(h, real, allowed, {.max_batch_events = 250}), h.head());
   // Restart on the same store: it resumes from the checkpoints and ends equal.
-  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real),
+  projections::ProjectionRunner runner(*h.store, real, with_append_only(real),
                                        {.max_batch_events = 250});
   ASSERT_TRUE(runner.open().ok());
   EXPECT_GT(runner.applied(), 0u);  // earlier batches were kept, not redone
@@ -341,36 +386,39 @@ TEST(Rebuild, AFailedBatchLeavesRowsAndCheckpointConsistent) {
 }
 
 // During a long catch-up the projections whose rows change again and again
-// hold them (and their checkpoint) until the end; the append-only audit log
-// commits every batch.
+// hold them (and their checkpoint) until the end; one that does not hold
+// (append-only) commits every batch.
 TEST(Rebuild, ALongCatchUpHoldsRowsUntilItsEndAndAppendOnlyProjectionsCommitEachBatch) {
   Harness h;
   History history;
   const auto expected = given_history_and_its_answers(h, history, 3'000, 5);
-  ReadSide side(h, "side", {.max_batch_events = 250, .hold_after_events = 1'000});
+  ReadSide side(h, "side", {.max_batch_events = 250, .hold_after_events = 1'000}, with_append_only);
   int batches = 0;
-  bool held_while_audit_moved = false;
+  bool held_while_append_only_moved = false;
   ASSERT_TRUE(side.runner
                   ->catch_up(0,
                              [&](std::uint64_t, std::uint64_t target) {
                                ++batches;
-                               const auto audit = side.runner->checkpoint("audit").position;
+                               const auto every = side.runner->checkpoint("every_event").position;
                                const auto login_state = side.runner->checkpoint("login_state").position;
                                const auto directory = side.runner->checkpoint("directory").position;
-                               if (audit > 0 && audit < target && login_state == 0 && directory == 0) {
-                                 held_while_audit_moved = true;
+                               if (every > 0 && every < target && login_state == 0 &&
+                                   directory == 0) {
+                                 held_while_append_only_moved = true;
                                }
                              })
                   .ok());
   EXPECT_GT(batches, 5);
-  EXPECT_TRUE(held_while_audit_moved);
-  for (const char* name : {"audit", "login_state", "directory", "sessions", "policy_acceptances", "sms_credits"}) {
+  EXPECT_TRUE(held_while_append_only_moved);
+  for (const char* name : {"every_event", "audit", "login_state", "directory", "sessions",
+                           "policy_acceptances", "sms_credits"}) {
     EXPECT_EQ(side.runner->checkpoint(name).position, h.head()) << name;
   }
   EXPECT_TRUE(all_answers(h, *side.answers, history).dump() == expected);
 
   // A short catch-up holds nothing: every projection moves with each batch.
-  ReadSide brief(h, "brief", {.max_batch_events = 250, .hold_after_events = 1'000'000});
+  ReadSide brief(h, "brief", {.max_batch_events = 250, .hold_after_events = 1'000'000},
+                 with_append_only);
   bool every_batch_moved_all = true;
   ASSERT_TRUE(brief.runner
                   ->catch_up(0,
@@ -445,9 +493,9 @@ TEST(Rebuild, ACrashWhileRowsAreHeldResumesEachProjectionFromItsOwnCheckpoint) {
   auto& real = *store;
   const projections::RunnerOptions options{.max_batch_events = 250, .hold_after_events = 500};
   for (int allowed : {1, 3}) crash_after(h, real, allowed, options);
-  projections::ProjectionRunner runner(*h.store, real, projections::make_all_projections(real), options);
+  projections::ProjectionRunner runner(*h.store, real, with_append_only(real), options);
   ASSERT_TRUE(runner.open().ok());
-  EXPECT_GT(runner.checkpoint("audit").position, 0u) << "the audit log's batches were kept";
+  EXPECT_GT(runner.checkpoint("every_event").position, 0u) << "the append-only batches were kept";
   EXPECT_EQ(runner.checkpoint("login_state").position, 0u) << "held rows were never written";
   EXPECT_TRUE(catches_up_to(h, real, runner, history, expected));
 }
@@ -458,7 +506,7 @@ int commits_of_a_catch_up(Harness& h, const projections::RunnerOptions& options)
   EXPECT_NE(scratch, nullptr);
   if (!scratch) return 0;
   FailingDb counting(*scratch, 1'000'000);
-  projections::ProjectionRunner runner(*h.store, counting, projections::make_all_projections(counting), options);
+  projections::ProjectionRunner runner(*h.store, counting, with_append_only(counting), options);
   EXPECT_TRUE(runner.open().ok());
   EXPECT_TRUE(runner.catch_up().ok());
   return counting.commits();
@@ -498,14 +546,14 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
   std::map<std::string, std::uint64_t> believed;  // by the runner that crashed
   {
     FailingDb failing(real, c.commits - c.at_the_end() + 3);
-    projections::ProjectionRunner crashing(*c.h.store, failing, projections::make_all_projections(failing),
+    projections::ProjectionRunner crashing(*c.h.store, failing, with_append_only(failing),
                                            c.options);
     ASSERT_TRUE(crashing.open().ok());
     ASSERT_FALSE(crashing.catch_up().ok());
     for (const auto& name : c.names) believed[name] = crashing.checkpoint(name).position;
   }
 
-  projections::ProjectionRunner runner(*c.h.store, real, projections::make_all_projections(real), c.options);
+  projections::ProjectionRunner runner(*c.h.store, real, with_append_only(real), c.options);
   ASSERT_TRUE(runner.open().ok());
   int landed = 0;
   for (const auto& name : c.names) {
@@ -518,9 +566,10 @@ TEST(Rebuild, ACrashWhileHeldRowsAreHandedOverKeepsTheProjectionsThatLanded) {
 }
 
 // The last batch before the end is refused but the store takes the writes
-// after it: the end must not be handed over then, or the audit index (which
-// writes every batch) would land its last batch with a checkpoint at the
-// head and the refused batch's entries would never be written.
+// after it: the end must not be handed over then, or an append-only
+// projection (which writes every batch) would land its last batch with a
+// checkpoint at the head and the refused batch's entries would never be
+// written.
 TEST(Rebuild, ARefusedBatchBeforeTheEndStopsTheEndFromBeingWritten) {
   HeldCatchUp c("refused", 13);
   ASSERT_NE(c.store, nullptr);
@@ -528,13 +577,13 @@ TEST(Rebuild, ARefusedBatchBeforeTheEndStopsTheEndFromBeingWritten) {
   auto& real = *c.store;
   {
     FailingDb refusing(real, c.commits - c.at_the_end() - 1, FailingDb::Fails::once);
-    projections::ProjectionRunner runner(*c.h.store, refusing, projections::make_all_projections(refusing),
+    projections::ProjectionRunner runner(*c.h.store, refusing, with_append_only(refusing),
                                          c.options);
     ASSERT_TRUE(runner.open().ok());
     ASSERT_FALSE(runner.catch_up().ok());
     EXPECT_EQ(refusing.commits(), c.commits - c.at_the_end()) << "nothing was written after the refused batch";
   }
-  projections::ProjectionRunner runner(*c.h.store, real, projections::make_all_projections(real), c.options);
+  projections::ProjectionRunner runner(*c.h.store, real, with_append_only(real), c.options);
   ASSERT_TRUE(runner.open().ok());
   for (const auto& name : c.names) EXPECT_LT(runner.checkpoint(name).position, c.h.head()) << name;
   EXPECT_TRUE(catches_up_to(c.h, real, runner, c.history, c.expected));

@@ -159,5 +159,51 @@ TEST(RowJson, ValueRowsHaveTheirFieldsAndNullsWhereNothingIsSet) {
   EXPECT_TRUE(json::parse(written(SmsLedgerRow{}))["guardian_id"].is_null());
 }
 
+// The audit indexes' runs of positions (a first position, then gaps as
+// varints) read back as written, whatever the gaps, and a value that does
+// not decode is refused rather than read as some other positions.
+TEST(AuditRuns, PositionsReadBackAsWrittenAndMalformedGapsAreRefused) {
+  auto read = [](std::uint64_t first, std::string_view gaps, std::vector<std::uint64_t>& out) {
+    out.clear();
+    return audit_runs::for_each_position(first, gaps, [&](std::uint64_t p) {
+      out.push_back(p);
+      return true;
+    });
+  };
+  const std::vector<std::uint64_t> positions{7,
+                                             8,
+                                             9,
+                                             136,
+                                             137,
+                                             16'521,
+                                             16'522,
+                                             2'113'674,
+                                             1ull << 40,
+                                             (1ull << 40) + 1,
+                                             ~std::uint64_t{0} - 1,
+                                             ~std::uint64_t{0}};
+  std::string gaps;
+  for (std::size_t i = 1; i < positions.size(); ++i)
+    audit_runs::append_gap(gaps, positions[i] - positions[i - 1]);
+  std::vector<std::uint64_t> seen;
+  ASSERT_TRUE(read(positions.front(), gaps, seen));
+  EXPECT_EQ(seen, positions);
+  EXPECT_TRUE(read(42, "", seen));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{42}));
+
+  // The visitor stops the walk where it likes.
+  seen.clear();
+  EXPECT_TRUE(audit_runs::for_each_position(positions.front(), gaps, [&](std::uint64_t p) {
+    seen.push_back(p);
+    return seen.size() < 3;
+  }));
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{7, 8, 9}));
+
+  EXPECT_FALSE(read(1, std::string("\x80", 1), seen)) << "a truncated varint";
+  EXPECT_FALSE(read(1, std::string("\x00", 1), seen)) << "a gap of 0";
+  EXPECT_FALSE(read(~std::uint64_t{0}, std::string("\x01", 1), seen)) << "past 2^64";
+  EXPECT_FALSE(read(1, std::string(11, '\xff'), seen)) << "a varint longer than 64 bits";
+}
+
 }  // namespace
 }  // namespace latchkey::projections
