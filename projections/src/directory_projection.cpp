@@ -50,10 +50,7 @@ class DirectoryProjection final : public Projection {
   }
   std::vector<std::function<void(WriteSet&)>> take_changes_in_place(
       std::size_t parts, std::size_t rows_per_part) override {
-    auto jobs = families_.take_changes_in_place(parts, rows_per_part);
-    for (auto& job : names_.take_changes_in_place(parts, rows_per_part))
-      jobs.push_back(std::move(job));
-    return jobs;
+    return projections::take_changes_in_place(parts, rows_per_part, families_, names_);
   }
   void trim_cache() override {
     families_.trim_cache();

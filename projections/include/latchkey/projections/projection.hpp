@@ -73,6 +73,20 @@ class Projection {
   virtual void reset(Stored stored) = 0;
 };
 
+// Projection::take_changes_in_place() for a projection that keeps its rows
+// in several Rows<T>: each one's jobs, in one list.
+template <class... RowSets>
+std::vector<std::function<void(WriteSet&)>> take_changes_in_place(std::size_t parts,
+                                                                  std::size_t rows_per_part,
+                                                                  RowSets&... row_sets) {
+  std::vector<std::function<void(WriteSet&)>> jobs;
+  auto add = [&](std::vector<std::function<void(WriteSet&)>> more) {
+    for (auto& job : more) jobs.push_back(std::move(job));
+  };
+  (add(row_sets.take_changes_in_place(parts, rows_per_part)), ...);
+  return jobs;
+}
+
 // Hands `garbage` to a thread of its own that destroys it (its last owner
 // there): freeing a cache of a few hundred thousand rows takes a few hundred
 // milliseconds that a catch-up need not wait for. In the order handed over.
