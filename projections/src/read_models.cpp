@@ -404,8 +404,9 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
     if (!q.type.empty() && recorded.data.type != q.type) return true;
     if (q.from_us != 0 && recorded.data.recorded_at_us < q.from_us) return true;
     if (q.to_us != 0 && recorded.data.recorded_at_us >= q.to_us) return true;
-    if (via_index && !q.subject.empty() && !q.actor.empty() && recorded.data.actor.id != q.actor)
+    if (via_index && !q.subject.empty() && !q.actor.empty() && recorded.data.actor.id != q.actor) {
       return true;
+    }
     auto event = domain::decode_event(recorded.data.type, recorded.data.schema_version, recorded.data.payload);
     if (!event) return fail(make_error("corruption", event.error().message));
     items.push_back(audit_entry(recorded, *event));
@@ -421,8 +422,9 @@ Result<nlohmann::json> ReadModels::audit(const std::string& tenant, const AuditQ
   });
   if (!found) return found.error();
   auto scanned = db_.scan(prefix, from, [&](std::string_view key, std::string_view gaps) {
-    if (key.size() != prefix.size() + 8)
+    if (key.size() != prefix.size() + 8) {
       return fail(make_error("corruption", "an audit index key is malformed"));
+    }
     bool go_on = true;
     if (!audit_runs::for_each_position(
             from_be64(key.substr(prefix.size())), gaps,
