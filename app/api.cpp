@@ -609,6 +609,9 @@ http::Response Api::metrics_text() {
   out += "# TYPE latchkey_answers_awaiting_durability gauge\n";
   metric_line(out, "latchkey_answers_awaiting_durability", "",
               static_cast<double>(held_answers_.load()));
+  out += "# HELP latchkey_http_io_threads Threads serving HTTP connections.\n";
+  out += "# TYPE latchkey_http_io_threads gauge\n";
+  metric_line(out, "latchkey_http_io_threads", "", static_cast<double>(options_.io_threads));
   for (WorkerPool* pool : {&deps_.hash_pool, &deps_.command_pool, &deps_.wait_pool}) {
     const std::string name = "latchkey_" + pool->name() + "_pool";
     out += "# HELP " + name + "_queue Jobs waiting for a worker.\n# TYPE " + name + "_queue gauge\n";

@@ -48,6 +48,7 @@ struct ApiOptions {
   // does not) take the same time (SPEC §2: no enumeration).
   std::chrono::milliseconds self_service_floor{200};
   std::string platform_key_hash;       // hex BLAKE2b-256 of the platform key
+  int io_threads = 0;                  // the HTTP server's, for /metrics
 };
 
 struct ApiDeps {

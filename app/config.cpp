@@ -22,7 +22,8 @@ the --config file. Flags win over the environment, which wins over the file.
   --listen HOST:PORT          address to serve HTTP on; port 0 picks a free port
                               (default 127.0.0.1:8080)
   --config FILE               read options from FILE
-  --io-threads N              HTTP I/O threads (default 2)
+  --io-threads N              HTTP I/O threads (default: half the number of
+                              cores, at least 1)
   --hash-workers N            threads hashing passwords with Argon2id (default:
                               the number of cores)
   --hash-queue N              hashing jobs that may wait; more get 503 (default 256)
@@ -169,6 +170,7 @@ void read_file(Config& c, const std::string& path) {
 }  // namespace
 
 bool parse_config(int argc, char** argv, Config& config) {
+  config.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
   config.hash_workers = std::max(1u, std::thread::hardware_concurrency());
   config.command_workers = std::max(4u, 2 * std::thread::hardware_concurrency());
   // The config file first (from the flag, else the environment).

@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
   api_options.public_burst = config.public_rate_burst;
   api_options.self_service_floor = std::chrono::milliseconds(config.self_service_floor_ms);
   api_options.platform_key_hash = *platform_hash;
+  api_options.io_threads = config.io_threads;
   app::Api api(app::ApiDeps{handlers, reads, runner, log, clock, random, hash_pool, command_pool,
                             wait_pool, &dispatcher},
                api_options);

@@ -141,16 +141,19 @@ TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     EXPECT_EQ(threads_of(metrics, "command"), std::max(4, 2 * cores)) << metrics;
     EXPECT_EQ(threads_of(metrics, "wait"), 64);
+    EXPECT_NE(metrics.find("\nlatchkey_http_io_threads " + std::to_string(std::max(1, cores / 2)) + "\n"),
+              std::string::npos);
     EXPECT_NE(metrics.find("latchkey_answers_awaiting_durability 0\n"), std::string::npos);
   }
   ::setenv("LATCHKEY_WAIT_WORKERS", "5", 1);
   TempDir dir;
-  LatchkeydProcess server(dir, {"--command-workers", "3"});
+  LatchkeydProcess server(dir, {"--command-workers", "3", "--io-threads", "3"});
   ::unsetenv("LATCHKEY_WAIT_WORKERS");
   ASSERT_TRUE(server.ready());
   auto metrics = request(server.port(), "GET", "/metrics").body;
   EXPECT_EQ(threads_of(metrics, "command"), 3);
   EXPECT_EQ(threads_of(metrics, "wait"), 5);
+  EXPECT_NE(metrics.find("\nlatchkey_http_io_threads 3\n"), std::string::npos) << metrics;
 }
 
 TEST(LatchkeydTest, BadFlagsExitWithUsage) {
