@@ -52,7 +52,7 @@ class AuditLogProjection final : public Projection {
     std::vector<std::pair<std::string, std::string>> taken;
     for (auto& [tenant, run] : runs_) {
       if (run.count == 0) continue;
-      taken.emplace_back(keys::audit_prefix(tenant) + be64(run.first), std::move(run.gaps));
+      taken.emplace_back(run_key(tenant, run.first), std::move(run.gaps));
     }
     runs_.clear();
     return [taken = std::move(taken)](WriteSet& writes) {
@@ -75,6 +75,11 @@ class AuditLogProjection final : public Projection {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  // The every-event index's key of a run starting at `first`.
+  static std::string run_key(std::string_view tenant, std::uint64_t first) {
+    return keys::audit_prefix(tenant) + be64(first);
+  }
+
   void extend_run(std::string_view tenant, std::uint64_t position, WriteSet& writes) {
     auto it = runs_.find(tenant);
     if (it == runs_.end()) it = runs_.emplace(std::string(tenant), Run{}).first;
@@ -86,9 +91,7 @@ class AuditLogProjection final : public Projection {
     }
     run.last = position;
     if (++run.count < kRunPositions) return;
-    keys::audit_prefix_into(key_, 'e', tenant);
-    key_ += be64(run.first);
-    writes.put(key_, run.gaps);
+    writes.put(run_key(tenant, run.first), run.gaps);
     run.count = 0;
     run.gaps.clear();
   }

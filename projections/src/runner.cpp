@@ -286,11 +286,12 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
                          {"schema_version", slot.projection->schema_version()}};
     return std::pair{checkpoint_key(slot.projection->name()), cp.dump()};
   };
+  // A projection's own writes since its last hand-over (an empty set if none).
+  auto own_writes = [&](Slot& slot) { return slot.writes ? std::move(slot.writes) : db_.begin(); };
   auto take = [&](std::size_t i) {
     auto& slot = slots_[i];
     handed[i] = slot.folded;
-    return Changes{slot.writes ? std::move(slot.writes) : db_.begin(),
-                   slot.projection->take_changes(), checkpoint_of(i)};
+    return Changes{own_writes(slot), slot.projection->take_changes(), checkpoint_of(i)};
   };
   // The same, in parts to be readied side by side (the first holds the
   // projection's own writes and its checkpoint); all of them are to be
@@ -298,17 +299,16 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
   auto take_in_place = [&](std::size_t i, std::size_t parts) {
     auto& slot = slots_[i];
     handed[i] = slot.folded;
+    auto jobs = slot.projection->take_changes_in_place(parts, options_.rows_per_part_at_least);
     std::vector<Changes> changes;
-    for (auto& job :
-         slot.projection->take_changes_in_place(parts, options_.rows_per_part_at_least)) {
-      changes.push_back(
-          Changes{changes.empty() && slot.writes ? std::move(slot.writes) : db_.begin(),
-                  std::move(job), std::nullopt});
+    changes.push_back(Changes{own_writes(slot), nullptr, checkpoint_of(i)});
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      if (k == 0) {
+        changes.front().job = std::move(jobs[k]);
+      } else {
+        changes.push_back(Changes{db_.begin(), std::move(jobs[k]), std::nullopt});
+      }
     }
-    if (changes.empty()) {
-      changes.push_back(Changes{slot.writes ? std::move(slot.writes) : db_.begin(), nullptr, {}});
-    }
-    changes.front().checkpoint = checkpoint_of(i);
     return changes;
   };
   auto submit = [&](std::vector<Changes> changes, std::vector<std::uint64_t> positions) {
