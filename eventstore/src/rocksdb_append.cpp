@@ -480,10 +480,12 @@ void RocksDbEventStore::syncer_loop() {
       expected_group_.store(std::max<std::size_t>(group, 1), std::memory_order_relaxed);
       target = written_.load(std::memory_order_acquire);
     }
-    rocksdb::Status s = !options_.sync ? rocksdb::Status::OK()
-                        : options_.fail_sync_for_test && options_.fail_sync_for_test()
-                            ? rocksdb::Status::IOError("fsync failed (injected by a test)")
-                            : db_->SyncWAL();
+    // The leaders' WAL records wait in RocksDB's buffer (manual_wal_flush):
+    // one write of them all, then the fsync.
+    rocksdb::Status s =
+        options_.sync && options_.fail_sync_for_test && options_.fail_sync_for_test()
+            ? rocksdb::Status::IOError("fsync failed (injected by a test)")
+            : db_->FlushWAL(options_.sync);
     if (!s.ok()) {
       // Whether the events reached the disk is unknown; refuse every further
       // append so that no decision is taken on top of them.

@@ -110,6 +110,11 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   // A torn write at the WAL's tail (power loss mid-append) is recovered as the
   // prefix before it: nothing after a hole is replayed, keeping positions dense.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // The leader's write leaves its WAL record in RocksDB's buffer; the syncer
+  // writes the buffer to the file just before the fsync (FlushWAL), one
+  // write(2) per fsync instead of one per leader round. Nothing is lost that
+  // was acknowledged: only synced events are answered, projected or sent.
+  db_options.manual_wal_flush = true;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {

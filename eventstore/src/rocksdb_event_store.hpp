@@ -11,8 +11,10 @@
 //  - an appender queues its request and, if no one holds the write lock,
 //    becomes the leader: it stages every queued request (expected versions,
 //    event ids, positions, hashes) into one WriteBatch and writes it to RocksDB
-//    without syncing; the others sleep (flat combining, no hand-off thread);
-//  - one syncer thread fsyncs the WAL. Before each fsync it waits, at most
+//    without syncing, its WAL record kept in RocksDB's buffer
+//    (manual_wal_flush); the others sleep (flat combining, no hand-off thread);
+//  - one syncer thread writes that buffer to the WAL file and fsyncs it
+//    (FlushWAL(true)). Before each fsync it waits, at most
 //    group_commit_window_us, until as many appends are written as the last
 //    fsync carried, so one fsync serves every appender in flight;
 //  - after the fsync it publishes the durable head and wakes exactly the
