@@ -1,8 +1,10 @@
 #include "latchkey/commands/sodium_ports.hpp"
 
 #include <sodium.h>
+#include <sys/random.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -26,13 +28,34 @@ domain::Micros SystemClock::now_us() const {
 
 SodiumRandom::SodiumRandom() { ensure_sodium(); }
 
+namespace {
+
+// Fills `out` from the kernel's generator in as few calls as it allows
+// (getrandom(2) hands out up to 32 MiB per call from the urandom source;
+// libsodium's randombytes_buf asks for 256 bytes at a time).
+void fill_from_kernel(std::span<std::uint8_t> out) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    ssize_t got = ::getrandom(out.data() + done, out.size() - done, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      randombytes_buf(out.data() + done, out.size() - done);  // no getrandom(2): libsodium's way
+      return;
+    }
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+}  // namespace
+
 // Small requests (event ids, message ids, tokens: several per command) are
 // served from a per-thread buffer that one call to the OS's generator
-// fills: a getrandom syscall each cost ~9% of a command thread's time. Bytes
-// handed out are wiped from the buffer, so it holds only bytes not yet used.
+// fills: a getrandom syscall each cost ~9% of a command thread's time, and
+// a 512-byte buffer still took one every three reset-requests. Bytes handed
+// out are wiped from the buffer, so it holds only bytes not yet used.
 // (latchkeyd never forks, which would copy a buffer into two processes.)
 void SodiumRandom::fill(std::span<std::uint8_t> out) {
-  constexpr std::size_t kBuffered = 512;
+  constexpr std::size_t kBuffered = 4096;
   constexpr std::size_t kLargest = 64;  // larger requests go to the OS directly
   struct Buffer {
     std::array<std::uint8_t, kBuffered> bytes{};
@@ -45,7 +68,7 @@ void SodiumRandom::fill(std::span<std::uint8_t> out) {
     return;
   }
   if (kBuffered - buffer.used < out.size()) {
-    randombytes_buf(buffer.bytes.data(), kBuffered);
+    fill_from_kernel(buffer.bytes);
     buffer.used = 0;
   }
   std::memcpy(out.data(), buffer.bytes.data() + buffer.used, out.size());
