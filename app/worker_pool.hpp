@@ -32,10 +32,10 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // False when the queue is full or the pool is stopping.
-  // Wakes a sleeping worker only if none is on its way already: a worker
-  // that wakes runs the queue until it is empty, so jobs submitted in a row
-  // (the answers one fsync releases) cost one futex wake, not one each.
+  // False when the queue is full or the pool is stopping. Wakes a sleeping
+  // worker only if none is on its way already: a worker that wakes runs the
+  // queue until it is empty, so jobs submitted in a row (the answers one
+  // fsync releases) cost one futex wake, not one each.
   bool try_submit(std::function<void()> job) {
     bool wake = false;
     {
