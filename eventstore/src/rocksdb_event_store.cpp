@@ -488,6 +488,9 @@ Result<void> RocksDbEventStore::delete_outbox(const std::vector<std::string>& ke
   rocksdb::WriteOptions wo;
   wo.sync = false;  // at-least-once: a lost delete only means one resend after a crash
   auto s = db_->Write(wo, &batch);
+  // Written to the file at once (manual_wal_flush would otherwise keep it
+  // in RocksDB's buffer until the next append's fsync, however long that is).
+  if (s.ok()) s = db_->FlushWAL(false);
   if (!s.ok()) return storage_error(s, "cannot delete outbox entries");
   return {};
 }
