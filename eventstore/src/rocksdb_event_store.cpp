@@ -104,6 +104,12 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.db_write_buffer_size = options.memtable_budget_bytes;
+  // Past the budget RocksDB flushes one family, the oldest, and every flush
+  // starts a new WAL: five flushes and five WALs (each taking a prepared
+  // file, the older ones kept until every family has flushed past them) per
+  // budget's worth of appends. Flushed together, the families make one flush
+  // and one new WAL, and the last WAL is the only live one.
+  db_options.atomic_flush = true;
   db_options.max_open_files = options.mode == Mode::secondary ? -1 : 512;
   // One leader writes at a time, and the hash memtable requires it.
   db_options.allow_concurrent_memtable_write = false;

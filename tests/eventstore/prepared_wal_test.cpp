@@ -9,7 +9,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "support/event_factory.hpp"
@@ -124,6 +126,44 @@ TEST(PreparedWal, AStoreWritesItsLogIntoPreparedFilesAndReadsItBack) {
   }
   auto store = open_rocksdb_event_store(dir.str(), options);
   ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ((*store)->head(), static_cast<std::uint64_t>(kAppends));
+  auto report = (*store)->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+}
+
+std::vector<std::string> wal_files(const TempDir& dir) {
+  std::vector<std::string> wals;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    if (entry.path().extension() == ".log") wals.push_back(entry.path().filename());
+  }
+  return wals;
+}
+
+// Every new WAL takes a prepared file, so WAL files should be few: the log's
+// column families flush together, and a flush leaves one live WAL. (Flushed
+// one at a time, the oldest first, each flush started a WAL of its own and
+// the older ones stayed until every family had flushed past them.)
+TEST(PreparedWal, TheColumnFamiliesFlushTogetherLeavingOneLiveLog) {
+  TempDir dir;
+  RocksDbOptions options;
+  options.wal_prepared_bytes = kPrepared;
+  options.memtable_budget_bytes = 1u << 20;
+  auto store = open_rocksdb_event_store(dir.str(), options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  constexpr int kAppends = 1000;  // ~3 MiB of events and their index keys: several flushes
+  for (int i = 0; i < kAppends; ++i) {
+    ASSERT_TRUE((*store)->append(one_stream("s-" + std::to_string(i % 50), ExpectedVersion::any(),
+                                            {make_event("GuardianAdded", std::string(3000, 'p'))}))
+                    .ok());
+  }
+  // Flushes run in the background: the log count settles once they are done.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (wal_files(dir).size() > 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(wal_files(dir).size(), 1u) << ::testing::PrintToString(wal_files(dir));
+  // And nothing was lost by flushing.
   EXPECT_EQ((*store)->head(), static_cast<std::uint64_t>(kAppends));
   auto report = (*store)->verify();
   ASSERT_TRUE(report.ok());

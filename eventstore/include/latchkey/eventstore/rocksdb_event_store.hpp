@@ -25,7 +25,7 @@ struct RocksDbOptions {
   // cache mostly adds RSS (SPEC §8 caps the server at 256 MiB).
   std::size_t block_cache_bytes = 32u << 20;
   // All column families' memtables together: when they pass this, RocksDB
-  // flushes the largest. Without it each family may hold 2 × 64 MiB, and a
+  // flushes them all, together. Without it each family may hold 2 × 64 MiB, and a
   // long-running server's RSS creeps up family by family (the soak showed it).
   std::size_t memtable_budget_bytes = 32u << 20;
   // Group commit: before an fsync, how long to wait for as many appenders as
