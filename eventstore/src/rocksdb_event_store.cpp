@@ -102,6 +102,13 @@ Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& p
   db_options.create_if_missing = options.mode == Mode::read_write;
   db_options.create_missing_column_families = options.mode == Mode::read_write;
   db_options.max_background_jobs = 2;
+  // RocksDB's own info log (LOG): Debian's librocksdb is built without
+  // NDEBUG, so its options default to DEBUG-level lines, among them one per
+  // WAL sync (thousands a second under load, each formatted on the syncer
+  // thread). INFO keeps flushes, compactions and errors; the file rolls at
+  // 8 MiB, keeping the last few, so a long-running server's LOG is bounded.
+  db_options.info_log_level = rocksdb::InfoLogLevel::INFO_LEVEL;
+  db_options.max_log_file_size = 8u << 20;
   db_options.keep_log_file_num = 4;
   db_options.db_write_buffer_size = options.memtable_budget_bytes;
   // Past the budget RocksDB flushes one family, the oldest, and every flush

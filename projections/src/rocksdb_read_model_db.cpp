@@ -305,6 +305,10 @@ Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
   rocksdb::Options db_options;
   db_options.create_if_missing = !options.read_only;
   db_options.max_background_jobs = 2;
+  // INFO, not the DEBUG Debian's librocksdb defaults to, and a bounded LOG
+  // (the event store's options say why).
+  db_options.info_log_level = rocksdb::InfoLogLevel::INFO_LEVEL;
+  db_options.max_log_file_size = 8u << 20;
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = 256;
   // Memtables within a fixed budget (see ReadModelDbOptions).

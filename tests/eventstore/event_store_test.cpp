@@ -2,7 +2,10 @@
 // idempotence, ordering, reopen, outbox, subscriptions, read-only opens.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "support/event_factory.hpp"
@@ -435,6 +438,37 @@ TEST_F(EventStoreTest, ForEachEventStopsWhenTheVisitorSaysSo) {
   });
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{3, 4, 5, 6}));
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+  return lines;
+}
+
+// RocksDB's own LOG holds flushes, compactions and errors, not a line per
+// durable append (Debian's librocksdb defaults to DEBUG lines, one per WAL
+// sync): a busy server's LOG would grow by megabytes a minute. Two stores,
+// one append against 201, each closed (which writes out what the logger
+// buffered): their LOGs are about as long, and hold no DEBUG line.
+TEST(EventStoreInfoLog, AppendsDoNotGrowRocksDbsInfoLog) {
+  TempDir dir;
+  auto lines_after = [&](const std::string& name, int appends) {
+    auto store = open_store(dir.str(name));
+    for (int i = 0; i < appends; ++i) {
+      EXPECT_TRUE(store->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
+    }
+    store.reset();
+    return lines_of(dir.str(name + "/LOG"));
+  };
+  const auto one = lines_after("one", 1);
+  const auto many = lines_after("many", 201);
+  ASSERT_GT(one.size(), 0u);
+  std::string added;
+  for (std::size_t i = one.size(); i < many.size() && i < one.size() + 40; ++i) added += many[i] + "\n";
+  EXPECT_LT(many.size(), one.size() + 20) << added;
+  for (const auto& line : many) EXPECT_EQ(line.find("[DEBUG]"), std::string::npos) << line;
 }
 
 TEST_F(EventStoreTest, AReadOnlyOpenSeesTheLogAndRefusesAppends) {
