@@ -22,12 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kPassword = "Sunflower-42x";
 
-bool accepts_connections(std::uint16_t port) {
-  int fd = connect_loopback(port);
-  if (fd >= 0) ::close(fd);
-  return fd >= 0;
-}
-
 // sink.py as a child process, stopped by its own PID.
 class Sink {
  public:
@@ -36,9 +30,20 @@ class Sink {
     std::vector<std::string> args = {LATCHKEY_SINK, kind, std::to_string(port), out_};
     args.insert(args.end(), extra.begin(), extra.end());
     process_ = std::make_unique<ChildProcess>("/usr/bin/python3", args, out_ + ".log");
-    for (int i = 0; i < 1000 && !accepts_connections(port); ++i) std::this_thread::sleep_for(10ms);
+    // Its own listener, not another test's on the same port (that would
+    // take this test's messages).
+    for (int i = 0; i < 1000 && !listens_on(process_->pid(), port); ++i) {
+      if (has_exited(process_->pid())) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    if (!listens_on(process_->pid(), port)) {
+      ADD_FAILURE() << kind << " sink not listening on " << port << ": " << log();
+    }
   }
   ~Sink() { process_->signal_and_wait(SIGTERM); }
+
+  // What the sink printed (its start-up, and any error).
+  std::string log() const { return slurp(out_ + ".log"); }
 
   std::vector<json> received() const {
     std::vector<json> all;
@@ -343,8 +348,8 @@ TEST_F(Delivery, ReplayingTheLogSendsNothingAndSpendsNoCredit) {
   auto g = registered("ana@example.com");
   ASSERT_EQ(reset(g, "sms").status, 202);
   ASSERT_EQ(reset(g, "email").status, 202);
-  ASSERT_EQ(webhook.wait_for(1).size(), 1u);
-  ASSERT_EQ(smtp.wait_for(1).size(), 1u);
+  ASSERT_EQ(webhook.wait_for(1).size(), 1u) << server->log() << webhook.log();
+  ASSERT_EQ(smtp.wait_for(1).size(), 1u) << server->log() << smtp.log();
   auto balance = server->call("GET", "/v1/t/sunny/sms-credits", admin).json["balance"];
   EXPECT_EQ(balance, 4);
   ASSERT_EQ(server->stop(), 0);

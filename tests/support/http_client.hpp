@@ -3,11 +3,14 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 
 namespace latchkey::testing {
@@ -18,17 +21,39 @@ struct HttpReply {
   std::string body;
 };
 
+// A loopback port nothing listens on, for a server or sink a test starts.
+// The kernel hands out a port that is free now; once the probe closes it,
+// the kernel may hand the same port to a test running beside this one. So
+// each port handed out is also claimed for ten minutes, across test
+// processes, by a file in /tmp/latchkey-test-ports created exclusively.
 inline std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  const std::string claims = "/tmp/latchkey-test-ports";
+  ::mkdir(claims.c_str(), 0777);
+  for (int attempt = 0;; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    const std::uint16_t port = ntohs(addr.sin_port);
+    if (attempt >= 50) return port;  // the claims cannot be made: as before
+    const std::string claim = claims + "/" + std::to_string(port);
+    int c = ::open(claim.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (c < 0) {
+      // Claimed: taken unless the claim is stale (its test is long done).
+      struct stat st {};
+      if (::stat(claim.c_str(), &st) != 0 || std::time(nullptr) - st.st_mtime < 600) continue;
+      ::unlink(claim.c_str());
+      c = ::open(claim.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+      if (c < 0) continue;
+    }
+    ::close(c);
+    return port;
+  }
 }
 
 // A connected socket to 127.0.0.1:port, or -1.
