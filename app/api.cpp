@@ -3,10 +3,13 @@
 // routes themselves are in routes.cpp.
 #include "api.hpp"
 
+#include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -584,6 +587,48 @@ void Api::finish(Call& c, http::Response response) {
   c.respond(std::move(response));
 }
 
+// Where the server's memory goes: the resident set, glibc's heap (in use,
+// and freed but still held), each RocksDB store's bounded pools, and the
+// entries of the caches that grow with the data until their bounds.
+void Api::render_memory(std::string& out) {
+  long resident_pages = 0;
+  {
+    std::ifstream statm("/proc/self/statm");
+    long size_pages = 0;
+    statm >> size_pages >> resident_pages;
+  }
+  out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+  out += "# TYPE process_resident_memory_bytes gauge\n";
+  metric_line(out, "process_resident_memory_bytes", "",
+              static_cast<double>(resident_pages) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  const struct mallinfo2 heap = mallinfo2();
+  out += "# HELP latchkey_heap_bytes The C heap: bytes allocated (in_use), and bytes freed but "
+         "still held by the process (free).\n";
+  out += "# TYPE latchkey_heap_bytes gauge\n";
+  metric_line(out, "latchkey_heap_bytes", "state=\"in_use\"", static_cast<double>(heap.uordblks + heap.hblkhd));
+  metric_line(out, "latchkey_heap_bytes", "state=\"free\"", static_cast<double>(heap.fordblks));
+  out += "# HELP latchkey_store_memory_bytes What each RocksDB store holds in memory, by RocksDB's "
+         "own accounting.\n";
+  out += "# TYPE latchkey_store_memory_bytes gauge\n";
+  const std::pair<const char*, StoreMemory> stores[] = {{"log", deps_.store.memory()},
+                                                        {"read_models", deps_.reads.memory()}};
+  for (const auto& [store, memory] : stores) {
+    const std::string labels = std::string("store=\"") + store + "\",part=";
+    metric_line(out, "latchkey_store_memory_bytes", labels + "\"block_cache\"",
+                static_cast<double>(memory.block_cache_bytes));
+    metric_line(out, "latchkey_store_memory_bytes", labels + "\"memtables\"",
+                static_cast<double>(memory.memtable_bytes));
+    metric_line(out, "latchkey_store_memory_bytes", labels + "\"table_readers\"",
+                static_cast<double>(memory.table_reader_bytes));
+  }
+  out += "# HELP latchkey_write_models_cached Write models cached for recently used streams.\n";
+  out += "# TYPE latchkey_write_models_cached gauge\n";
+  metric_line(out, "latchkey_write_models_cached", "", static_cast<double>(deps_.commands.cached_write_models()));
+  out += "# HELP latchkey_projection_cached_rows Read-model rows the projections keep in memory.\n";
+  out += "# TYPE latchkey_projection_cached_rows gauge\n";
+  metric_line(out, "latchkey_projection_cached_rows", "", static_cast<double>(deps_.runner.cached_rows_seen()));
+}
+
 http::Response Api::metrics_text() {
   std::string out;
   metrics_.render(out);
@@ -609,6 +654,7 @@ http::Response Api::metrics_text() {
   out += "# TYPE latchkey_answers_awaiting_durability gauge\n";
   metric_line(out, "latchkey_answers_awaiting_durability", "",
               static_cast<double>(held_answers_.load()));
+  render_memory(out);
   out += "# HELP latchkey_http_io_threads Threads serving HTTP connections.\n";
   out += "# TYPE latchkey_http_io_threads gauge\n";
   metric_line(out, "latchkey_http_io_threads", "", static_cast<double>(options_.io_threads));

@@ -91,6 +91,7 @@ class Api {
   void forget_keys();
   void finish(Call& call, http::Response response);
   http::Response metrics_text();
+  void render_memory(std::string& out);
 
   ApiDeps deps_;
   ApiOptions options_;

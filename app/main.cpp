@@ -18,6 +18,7 @@
 
 #include "api.hpp"
 #include "config.hpp"
+#include "heap.hpp"
 #include "latchkey/commands/commands.hpp"
 #include "latchkey/commands/sodium_ports.hpp"
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
@@ -73,6 +74,7 @@ void check_transport(const std::string& target, const std::string& flag, bool ma
 }  // namespace
 
 int main(int argc, char** argv) {
+  latchkey::app::configure_heap();
   latchkey::app::Config config;
   try {
     if (!latchkey::app::parse_config(argc, argv, config)) return 0;  // --help

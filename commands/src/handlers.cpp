@@ -11,6 +11,8 @@ CommandHandlers::CommandHandlers(eventstore::EventStore& store, Ports ports)
 
 CommandHandlers::~CommandHandlers() = default;
 
+std::size_t CommandHandlers::cached_write_models() { return models_->size(); }
+
 void CommandHandlers::burn_password_check(std::string_view secret) {
   (void)ports_.passwords.verify(dummy_password_hash_, secret);
 }

@@ -116,6 +116,13 @@ class WriteModels {
 
   eventstore::EventStore& store() { return store_; }
 
+  // Write models cached, every type together.
+  std::size_t size() {
+    std::size_t entries = 0;
+    std::apply([&](auto&... cache) { ((entries += size_of(cache)), ...); }, caches_);
+    return entries;
+  }
+
  private:
   template <class State>
   struct Entry {
@@ -145,6 +152,12 @@ class WriteModels {
       return Loaded<State>(state, version);
     }
   };
+
+  template <class Cache>
+  static std::size_t size_of(Cache& cache) {
+    std::lock_guard lock(cache.mutex);
+    return cache.entries.size();
+  }
 
   template <class Cache>
   static bool advance_in(Cache& cache, const std::string& stream, std::uint64_t from,

@@ -236,6 +236,17 @@ rocksdb::Status RocksDbEventStore::open_secondary(std::vector<rocksdb::ColumnFam
                                       &handles, &db);
 }
 
+StoreMemory rocksdb_memory(rocksdb::DB& db) {
+  StoreMemory memory;
+  db.GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &memory.block_cache_bytes);
+  db.GetAggregatedIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memory.memtable_bytes);
+  db.GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem,
+                              &memory.table_reader_bytes);
+  return memory;
+}
+
+StoreMemory RocksDbEventStore::memory() const { return rocksdb_memory(*db_); }
+
 // RocksDB's own catch-up (TryCatchUpWithPrimary) tails the live WAL from where
 // it last stopped reading; in a prepared WAL file (prepared_wal.hpp) that is
 // past the zeros, at the end of the file, and later appends land before it.

@@ -80,6 +80,7 @@ class RocksDbEventStore final : public EventStore {
                                                std::size_t max_count) override;
   Result<void> delete_outbox(const std::vector<std::string>& keys) override;
   Result<void> refresh() override;
+  StoreMemory memory() const override;
 
  private:
   enum Cf { kDefault, kEvents, kStreams, kEventIds, kOutbox, kMeta, kCfCount };

@@ -60,6 +60,7 @@ class AuditLogProjection final : public Projection {
     };
   }
   void trim_cache() override {}  // take_changes() empties it
+  void age_cache() override {}
   std::size_t cached_rows() const override { return runs_.size(); }
   void reset(Stored) override { runs_.clear(); }
 

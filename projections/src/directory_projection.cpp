@@ -56,6 +56,10 @@ class DirectoryProjection final : public Projection {
     families_.trim_cache();
     names_.trim_cache();
   }
+  void age_cache() override {
+    families_.age_cache();
+    names_.age_cache();
+  }
   std::size_t cached_rows() const override { return families_.cached() + names_.cached(); }
   bool holds_rows() const override { return true; }
   void reset(Stored stored) override {

@@ -38,6 +38,7 @@ class StreamFoldProjection final : public Projection {
     return rows_.take_changes_in_place(parts, rows_per_part);
   }
   void trim_cache() override { rows_.trim_cache(); }
+  void age_cache() override { rows_.age_cache(); }
   std::size_t cached_rows() const override { return rows_.cached(); }
   bool holds_rows() const override { return true; }
   void reset(Stored stored) override { rows_.reset(stored); }

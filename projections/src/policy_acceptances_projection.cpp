@@ -63,6 +63,10 @@ class PolicyAcceptancesProjection final : public Projection {
     policies_.trim_cache();
     names_.trim_cache();
   }
+  void age_cache() override {
+    policies_.age_cache();
+    names_.age_cache();
+  }
   std::size_t cached_rows() const override { return policies_.cached() + names_.cached(); }
   bool holds_rows() const override { return true; }
   void reset(Stored stored) override {

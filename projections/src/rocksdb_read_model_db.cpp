@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "latchkey/projections/read_model_db.hpp"
 
 namespace latchkey::projections {
@@ -115,6 +116,8 @@ class RocksReadModelDb final : public ReadModelDb {
     // so that the next start-up finds the checkpoints and only catches up.
     if (!read_only_) db_->Flush(rocksdb::FlushOptions());
   }
+
+  StoreMemory memory() const override { return eventstore::rocksdb_memory(*db_); }
 
   Result<std::optional<std::string>> get(std::string_view key) override {
     std::string value;
@@ -318,6 +321,11 @@ Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Table files' indexes and filters live in the block cache, within its
+  // bound, as the log's do; outside it they grew with the read models, a
+  // few MiB per million events, for as long as the server ran.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (!options.read_only) std::filesystem::create_directories(path);
   rocksdb::DB* raw = nullptr;

@@ -104,6 +104,7 @@ Result<void> ProjectionRunner::open() {
     slot.checkpoint = cp;
     slot.folded = cp.position;
   }
+  aged_at_ = slots_.empty() ? 0 : lowest_folded();
   publish_applied();
   return {};
 }
@@ -137,6 +138,7 @@ void ProjectionRunner::publish_applied() {
     applied_.store(low, std::memory_order_release);
   }
   advanced_.notify_all();
+  cached_rows_seen_.store(cached_rows(), std::memory_order_relaxed);
 }
 
 std::uint64_t ProjectionRunner::lowest_folded() const {
@@ -433,13 +435,21 @@ Result<void> ProjectionRunner::catch_up(std::uint64_t until,
       for (auto& slot : slots_) {
         if (slot.projection->cached_rows() > options_.max_cached_rows) slot.projection->trim_cache();
       }
+      cached_rows_seen_.store(cached_rows(), std::memory_order_relaxed);
     }
   }
   // Whatever is still held (the log ended early) goes now.
   if (auto r = hand_over_held(); !r) return fail(r.error());
+  // Nothing is in flight now: every change taken has landed.
   if (!slots_.empty() && lowest_folded() - started_at >= options_.drop_caches_after_events) {
     for (auto& slot : slots_) slot.projection->trim_cache();  // freed on another thread
+    cached_rows_seen_.store(0, std::memory_order_relaxed);
     release_memory_later();  // then the freed pages go back to the system
+    aged_at_ = lowest_folded();
+  } else if (!slots_.empty() && lowest_folded() - aged_at_ >= options_.age_rows_every_events) {
+    for (auto& slot : slots_) slot.projection->age_cache();
+    cached_rows_seen_.store(cached_rows(), std::memory_order_relaxed);
+    aged_at_ = lowest_folded();
   }
   db_.caught_up();
   return {};

@@ -74,6 +74,7 @@ class SessionIndexProjection final : public Projection {
     return sessions_.take_changes_in_place(parts, rows_per_part);
   }
   void trim_cache() override { sessions_.trim_cache(); }
+  void age_cache() override { sessions_.age_cache(); }
   std::size_t cached_rows() const override { return sessions_.cached(); }
   bool holds_rows() const override { return true; }
   void reset(Stored stored) override { sessions_.reset(stored); }

@@ -38,6 +38,7 @@ class SmsCreditsProjection final : public Projection {
     return balances_.take_changes_in_place(parts, rows_per_part);
   }
   void trim_cache() override { balances_.trim_cache(); }
+  void age_cache() override { balances_.age_cache(); }
   std::size_t cached_rows() const override { return balances_.cached(); }
   bool holds_rows() const override { return true; }
   void reset(Stored stored) override { balances_.reset(stored); }

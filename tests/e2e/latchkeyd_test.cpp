@@ -97,6 +97,25 @@ TEST(LatchkeydTest, HealthReadinessAndMetricsAnswer) {
   EXPECT_NE(metrics.body.find("latchkey_hash_pool_queue"), std::string::npos);
   EXPECT_NE(metrics.body.find("latchkey_projection_lag_events"), std::string::npos);
   EXPECT_NE(metrics.body.find("latchkey_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\",le=\"0.005\"}"), std::string::npos);
+  // Where the memory goes.
+  auto value = [&](const std::string& series) {
+    const auto at = metrics.body.find("\n" + series + " ");
+    EXPECT_NE(at, std::string::npos) << series;
+    return at == std::string::npos ? -1.0 : std::stod(metrics.body.substr(at + series.size() + 2));
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1 << 20);
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer's allocator is not glibc's
+  EXPECT_GT(value("latchkey_heap_bytes{state=\"in_use\"}"), 0);
+#endif
+  EXPECT_GE(value("latchkey_heap_bytes{state=\"free\"}"), 0);
+  EXPECT_GT(value("latchkey_store_memory_bytes{store=\"log\",part=\"memtables\"}"), 0) << "the first event";
+  for (const std::string store : {"log", "read_models"}) {
+    for (const std::string part : {"block_cache", "memtables", "table_readers"}) {
+      EXPECT_GE(value("latchkey_store_memory_bytes{store=\"" + store + "\",part=\"" + part + "\"}"), 0);
+    }
+  }
+  EXPECT_GE(value("latchkey_write_models_cached"), 0);
+  EXPECT_GE(value("latchkey_projection_cached_rows"), 0);
 }
 
 TEST(LatchkeydTest, RefusalsAreProblemJson) {

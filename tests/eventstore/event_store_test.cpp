@@ -471,6 +471,42 @@ TEST(EventStoreInfoLog, AppendsDoNotGrowRocksDbsInfoLog) {
   for (const auto& line : many) EXPECT_EQ(line.find("[DEBUG]"), std::string::npos) << line;
 }
 
+// /metrics shows what RocksDB holds: appends fill the memtables, and reading
+// events back from table files fills the block cache.
+TEST(EventStoreMemory, ReportsMemtablesAndTheBlockCacheAsTheyFill) {
+  TempDir dir;
+  const std::string payload = R"({"note":")" + std::string(1000, 'x') + R"("})";
+  auto append = [&](EventStore& store, int events) {
+    for (int i = 0; i < events; ++i) {
+      ASSERT_TRUE(store.append(one_stream("s", ExpectedVersion::any(), {make_event("Noted", payload)})).ok());
+    }
+  };
+  {
+    auto store = open_store(dir.str("kept"));
+    const auto empty = store->memory();
+    append(*store, 400);
+    const auto written = store->memory();
+    EXPECT_GE(written.memtable_bytes, empty.memtable_bytes + 400 * 1000);
+    EXPECT_LT(written.block_cache_bytes, 4096u) << "nothing was read from a table file";
+  }
+  RocksDbOptions small;
+  small.memtable_budget_bytes = 1u << 20;
+  small.sync = false;
+  {
+    auto store = open_store(dir.str("flushed"), small);
+    append(*store, 2000);
+  }
+  auto store = open_store(dir.str("flushed"), small);  // closed after its flushes
+  EXPECT_LT(store->memory().block_cache_bytes, 64u << 10);
+  auto events = store->read_stream("s", 1, 2000);  // (long scans of the log leave the cache alone)
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2000u);
+  const auto read = store->memory();
+  EXPECT_GT(read.block_cache_bytes, 64u << 10) << "the events' blocks, read from table files";
+  EXPECT_LT(read.block_cache_bytes, 32u << 20);
+  EXPECT_LT(read.memtable_bytes, 2u << 20);
+}
+
 TEST_F(EventStoreTest, AReadOnlyOpenSeesTheLogAndRefusesAppends) {
   ASSERT_TRUE(store_->append(one_stream("s", ExpectedVersion::any(), {make_event()})).ok());
   store_.reset();

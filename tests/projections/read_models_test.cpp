@@ -44,6 +44,68 @@ TEST(LoginState, AGuardiansCardFollowsTheirAccount) {
   EXPECT_TRUE((*card)["pending_reset"].is_null());
 }
 
+// What /metrics reports about memory: the projections' cached rows (seen
+// from any thread as of the last checkpoint), the write models cached, and
+// the read models' memtables.
+TEST(Memory, CachedRowsWriteModelsAndMemtablesAreReported) {
+  Harness h;
+  ReadSide rs(h);
+  const auto before = rs.answers->memory();
+  const auto models_before = h.handlers->cached_write_models();
+  for (int i = 0; i < 20; ++i) {
+    const auto g = h.given_guardian("g" + std::to_string(i) + "@example.com");
+    ASSERT_TRUE(h.handlers->request_reset(h.staff(), commands::RequestResetStaff{g, "email"}).ok());
+  }
+  rs.catch_up();
+  EXPECT_GE(rs.runner->cached_rows(), 20u) << "a card row per guardian, at least";
+  EXPECT_EQ(rs.runner->cached_rows_seen(), rs.runner->cached_rows());
+  EXPECT_GE(h.handlers->cached_write_models(), models_before + 20) << "each guardian loaded for its reset";
+  EXPECT_GT(rs.answers->memory().memtable_bytes, before.memtable_bytes);
+}
+
+// While following the log the projections' caches age: rows untouched for a
+// while are dropped, rows touched again are kept (or taken back with all
+// they held), and a dropped row touched again is read back from the store.
+TEST(Memory, FollowingTheLogKeepsOnlyTheRowsTouchedLately) {
+  Harness h;
+  projections::RunnerOptions options;
+  options.age_rows_every_events = 10;
+  ReadSide rs(h, "readmodels", options);
+  std::vector<std::string> guardians;
+  for (int i = 0; i < 30; ++i) guardians.push_back(h.given_guardian("g" + std::to_string(i) + "@example.com"));
+  rs.catch_up();  // ends by ageing every row it cached
+  const auto registered = rs.runner->cached_rows();
+  EXPECT_GE(registered, 30u);
+
+  auto allow = [&](int g, bool allowed) {
+    ASSERT_TRUE(h.handlers->set_login_allowed(h.staff(), {guardians[g], allowed}).ok());
+  };
+  bool allowed0 = true;
+  auto toggle0 = [&] {  // an event each time
+    allowed0 = !allowed0;
+    allow(0, allowed0);
+  };
+  allow(1, false);  // its aged rows are taken back, with everything they held
+  for (int k = 0; k < 10; ++k) toggle0();
+  rs.catch_up();  // drops the rows untouched since the last ageing
+  const auto touched = rs.runner->cached_rows();
+  EXPECT_LT(touched, 12u) << "guardians 0 and 1's rows, and what they share";
+  EXPECT_GT(touched, 0u);
+  EXPECT_EQ(rs.runner->cached_rows_seen(), touched);
+  for (int k = 0; k < 10; ++k) toggle0();
+  rs.catch_up();
+  EXPECT_LT(rs.runner->cached_rows(), touched) << "guardian 1's rows went after a round untouched";
+
+  allow(7, false);  // dropped: read back from the store
+  rs.catch_up();
+  for (const auto& [g, can_log_in] : std::vector<std::pair<int, bool>>{{0, allowed0}, {1, false}, {7, false}, {8, true}}) {
+    auto card = rs.answers->guardian(h.tenant_id, guardians[g]);
+    ASSERT_TRUE(card.ok());
+    EXPECT_EQ((*card)["can_log_in"], can_log_in) << g;
+    EXPECT_EQ((*card)["email"], "g" + std::to_string(g) + "@example.com") << g;
+  }
+}
+
 TEST(LoginState, LockoutShowsUntilItRunsOut) {
   Harness h;
   h.given_tenant(R"({"lockout":{"max_failures":2,"lock_seconds":60}})");

@@ -298,6 +298,7 @@ class EveryEvent final : public projections::Projection {
     return [](projections::WriteSet&) {};
   }
   void trim_cache() override {}
+  void age_cache() override {}
   std::size_t cached_rows() const override { return 0; }
   void reset(Stored) override {}
 };
@@ -642,6 +643,7 @@ class Reshaped final : public projections::Projection {
   }
   std::function<void(projections::WriteSet&)> take_changes() override { return inner_->take_changes(); }
   void trim_cache() override { inner_->trim_cache(); }
+  void age_cache() override { inner_->age_cache(); }
   std::size_t cached_rows() const override { return inner_->cached_rows(); }
   bool holds_rows() const override { return inner_->holds_rows(); }
   void reset(Stored stored) override { inner_->reset(stored); }
@@ -667,6 +669,7 @@ class FailsOnce final : public projections::Projection {
   }
   std::function<void(projections::WriteSet&)> take_changes() override { return inner_->take_changes(); }
   void trim_cache() override { inner_->trim_cache(); }
+  void age_cache() override { inner_->age_cache(); }
   std::size_t cached_rows() const override { return inner_->cached_rows(); }
   bool holds_rows() const override { return inner_->holds_rows(); }
   void reset(Stored stored) override { inner_->reset(stored); }

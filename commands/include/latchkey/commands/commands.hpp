@@ -234,6 +234,8 @@ class CommandHandlers {
 
   eventstore::EventStore& store() { return store_; }
   Ports& ports() { return ports_; }
+  // Write models cached for recently used streams (for /metrics).
+  std::size_t cached_write_models();
 
  private:
   // Argon2id work with nothing to compare against, so that an unknown login

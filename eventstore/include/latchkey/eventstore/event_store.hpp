@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "latchkey/result.hpp"
+#include "latchkey/store_memory.hpp"
 
 namespace latchkey::eventstore {
 
@@ -233,6 +234,9 @@ class EventStore {
   // (synced ones; possibly later ones too). Not concurrently with other calls
   // on the same instance. A no-op for the primary.
   virtual Result<void> refresh() = 0;
+
+  // What the store holds in memory now (for /metrics); zeros if it cannot tell.
+  virtual StoreMemory memory() const { return {}; }
 };
 
 // Follows the log from a position: each next() returns the events after the

@@ -8,6 +8,10 @@
 
 #include "latchkey/eventstore/event_store.hpp"
 
+namespace rocksdb {
+class DB;
+}
+
 namespace latchkey::eventstore {
 
 struct RocksDbOptions {
@@ -56,5 +60,10 @@ struct RocksDbOptions {
 // Creates the store when `path` is empty or missing (read_write mode only).
 Result<std::unique_ptr<EventStore>> open_rocksdb_event_store(const std::string& path,
                                                              const RocksDbOptions& options = {});
+
+// A RocksDB instance's memory by RocksDB's own accounting: its block cache
+// (one, shared by its families), and its memtables and table readers summed
+// over every family. Also used for the read models' store.
+StoreMemory rocksdb_memory(rocksdb::DB& db);
 
 }  // namespace latchkey::eventstore

@@ -58,6 +58,10 @@ class Projection {
   // RunnerOptions::max_cached_rows, and only when no change taken from this
   // projection is still waiting to be written.
   virtual void trim_cache() = 0;
+  // Drops the cached rows not touched since its previous call, and keeps the
+  // others: the runner calls it every RunnerOptions::age_rows_every_events
+  // while following the log, under the same condition as trim_cache().
+  virtual void age_cache() = 0;
   // How many rows it keeps in memory (the runner trims when this grows).
   virtual std::size_t cached_rows() const = 0;
   // True when its rows change again and again (a guardian's, a family's):
@@ -183,13 +187,25 @@ class Rows {
   // Drops the cached rows (the runner decides when: RunnerOptions::max_cached_rows).
   void trim_cache() {
     if (!dirty_.empty()) return;  // changes not yet taken stay
-    if (cache_.size() > 0) destroy_later(std::make_shared<Cache>(std::move(cache_)));
+    drop(std::move(aged_));
+    drop(std::move(cache_));
+    complete_ = false;
+  }
+  // Drops the rows untouched since the last call (Projection::age_cache()):
+  // the rows cached now are aged, and a row found there is taken back into
+  // the cache when touched again.
+  void age_cache() {
+    if (!dirty_.empty()) return;  // changes not yet taken stay
+    drop(std::move(aged_));
+    aged_ = std::move(cache_);
     cache_ = Cache();
     complete_ = false;
   }
-  std::size_t cached() const { return cache_.size(); }
+  // At most this many (a row taken back from the aged ones counts twice).
+  std::size_t cached() const { return cache_.size() + aged_.size(); }
   void reset(Projection::Stored stored) {
     cache_ = Cache();
+    aged_ = Cache();
     dirty_.clear();
     complete_ = stored == Projection::Stored::erased;
   }
@@ -251,6 +267,11 @@ class Rows {
   Cached& entry(const std::string& key) {
     const std::size_t hash = std::hash<std::string>{}(key);
     if (auto* cached = cache_.find(key, hash)) return *cached;
+    if (auto* aged = aged_.find(key, hash)) {
+      // Touched again: back into the cache. The aged copy is never found
+      // again (the cache is looked into first) and goes with the others.
+      return cache_.add(key, hash, std::move(aged->second));
+    }
     Entry fresh;
     if (complete_) return cache_.add(key, hash, std::move(fresh));  // never written: not stored
     auto stored = db_.get(key);
@@ -261,9 +282,15 @@ class Rows {
     return cache_.add(key, hash, std::move(fresh));
   }
 
+  static void drop(Cache&& cache) {
+    if (cache.size() > 0) destroy_later(std::make_shared<Cache>(std::move(cache)));
+    cache = Cache();
+  }
+
   ReadModelDb& db_;
   Cache cache_;
-  std::vector<Cached*> dirty_;  // in the order they were first changed
+  Cache aged_;  // rows untouched since the last age_cache(); never dirty
+  std::vector<Cached*> dirty_;  // in the order they were first changed (all in cache_)
   // Every stored row is in cache_: the rows were erased, and every row
   // written since went through this cache, which has not been trimmed since.
   // A rebuild then reads nothing back from the store.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "latchkey/result.hpp"
+#include "latchkey/store_memory.hpp"
 
 namespace latchkey::projections {
 
@@ -59,6 +60,8 @@ class ReadModelDb {
   // The runner has applied all it was asked to. A store that put off work
   // while a backlog was being written (a rebuild) takes it up again.
   virtual void caught_up() {}
+  // What the store holds in memory now (for /metrics); zeros if it cannot tell.
+  virtual StoreMemory memory() const { return {}; }
 
   // A number that moves whenever a commit changes `key` (or a key sharing its
   // slot, or anything at all through erase_prefix or a bulk ingest), and

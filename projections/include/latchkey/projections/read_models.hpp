@@ -84,6 +84,9 @@ class ReadModels {
   // The session a token hash opens, if it exists and has not expired.
   Result<std::optional<SessionInfo>> session(const std::string& token_hash);
 
+  // What the read models' store holds in memory (for /metrics).
+  StoreMemory memory() const { return db_.memory(); }
+
  private:
   Result<nlohmann::json> guardian_card(const std::string& tenant, const std::string& guardian_id,
                                        const nlohmann::json* children);

@@ -48,6 +48,12 @@ struct RunnerOptions {
   // following the log needs only the rows of guardians active now, read back
   // on demand.
   std::uint64_t drop_caches_after_events = 100'000;
+  // While following the log, every this many events the projections' caches
+  // age (Projection::age_cache): the rows untouched since the previous time
+  // are dropped. A running server then keeps the rows of the guardians
+  // active lately, not every row it touched since it started, up to
+  // max_cached_rows (about 850 bytes a row).
+  std::uint64_t age_rows_every_events = 50'000;
   // A catch-up of at least this many events (a rebuild, a long tail at
   // start-up) lets projections whose rows change again and again
   // (Projection::holds_rows) keep their changes in memory across batches and
@@ -100,6 +106,8 @@ class ProjectionRunner {
   Checkpoint checkpoint(std::string_view name) const;
   // Rows held in the projections' caches, all together. Only while stopped.
   std::size_t cached_rows() const;
+  // The same as of the runner's last checkpoint or trim, from any thread (for /metrics).
+  std::size_t cached_rows_seen() const { return cached_rows_seen_.load(std::memory_order_relaxed); }
   // Writes folded but not yet handed to the committer, all projections
   // together (from the runner's own thread, or while it is stopped).
   std::size_t held_writes() const;
@@ -126,6 +134,8 @@ class ProjectionRunner {
   std::vector<Slot> slots_;
   RunnerOptions options_;
   std::atomic<std::uint64_t> applied_{0};
+  std::atomic<std::size_t> cached_rows_seen_{0};
+  std::uint64_t aged_at_ = 0;  // lowest_folded() when the caches last aged
   mutable std::mutex mutex_;
   std::condition_variable advanced_;
   std::string last_error_;
