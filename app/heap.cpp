@@ -1,21 +1,39 @@
 #include "heap.hpp"
 
 #include <malloc.h>
+#include <pthread.h>
 
 namespace latchkey::app {
 
-void configure_heap() {
-#ifdef __GLIBC__
-  // Blocks of 256 KiB and more are mapped on their own and unmapped when
-  // freed. The largest are RocksDB's memtable arena blocks (1 MiB), freed
-  // at each flush. By default glibc raises this threshold to the size of
-  // each mapped block freed (up to 32 MiB), and from the first flush on it
-  // carves memtables from the heap, which keeps their pages once they are
-  // freed: under the soak's mixed load ~40 MiB stayed free but resident
-  // (mallinfo2's fordblks), and the heap's high-water mark crept up for as
-  // long as the two stores' memtables happened to peak together.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-#endif
+// Why: RocksDB builds its memtables from 1 MiB blocks and frees them at each
+// flush. glibc raises its mmap threshold past the first such block freed, so
+// the later ones come from the heap's arenas, and freed they stay resident
+// until something trims them: under the soak's mixed load ~40 MiB of free
+// heap (mallinfo2's fordblks), and a high-water mark that crept up whenever
+// the two stores' memtables happened to peak together. Fixing the threshold
+// below 1 MiB (mallopt) kept that memory away but cost the reset-request
+// benchmark ~15% (each block then mapped, faulted in and unmapped); a trim
+// every 30 s costs a few milliseconds on this thread and the pages faulting
+// back in once.
+HeapTrimmer::HeapTrimmer(std::chrono::milliseconds period) {
+  thread_ = std::thread([this, period] {
+    pthread_setname_np(pthread_self(), "lk-heap-trim");
+    std::unique_lock lock(mutex_);
+    while (!stop_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      ::malloc_trim(0);
+      lock.lock();
+    }
+  });
+}
+
+HeapTrimmer::~HeapTrimmer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  thread_.join();
 }
 
 }  // namespace latchkey::app

@@ -74,7 +74,6 @@ void check_transport(const std::string& target, const std::string& flag, bool ma
 }  // namespace
 
 int main(int argc, char** argv) {
-  latchkey::app::configure_heap();
   latchkey::app::Config config;
   try {
     if (!latchkey::app::parse_config(argc, argv, config)) return 0;  // --help
@@ -201,6 +200,8 @@ int main(int argc, char** argv) {
   };
   notifications::Dispatcher dispatcher(log, clock, random, **mail, sms, dispatch_options);
 
+  // Freed memtables and caches go back to the system (app/heap.cpp says why).
+  app::HeapTrimmer heap_trimmer(std::chrono::seconds(30));
   app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
   app::WorkerPool command_pool("command", config.command_workers, config.command_queue);
   app::WorkerPool wait_pool("wait", config.wait_workers, config.command_queue);
