@@ -201,7 +201,7 @@ class Rows {
     cache_ = Cache();
     complete_ = false;
   }
-  // At most this many (a row taken back from the aged ones counts twice).
+  // Rows cached, at most (a row taken back from the aged ones counts twice).
   std::size_t cached() const { return cache_.size() + aged_.size(); }
   void reset(Projection::Stored stored) {
     cache_ = Cache();
