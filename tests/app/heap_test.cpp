@@ -15,7 +15,7 @@
 namespace latchkey::app {
 namespace {
 
-std::size_t resident_bytes() {
+[[maybe_unused]] std::size_t resident_bytes() {
   std::ifstream statm("/proc/self/statm");
   std::size_t size_pages = 0, resident_pages = 0;
   statm >> size_pages >> resident_pages;
