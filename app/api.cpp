@@ -5,11 +5,9 @@
 
 #include <malloc.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -17,6 +15,7 @@
 #include <thread>
 
 #include "api_internal.hpp"
+#include "heap.hpp"
 #include "idempotency.hpp"
 #include "latchkey/domain/encoding.hpp"
 #include "latchkey/domain/validation.hpp"
@@ -591,16 +590,9 @@ void Api::finish(Call& c, http::Response response) {
 // and freed but still held), each RocksDB store's bounded pools, and the
 // entries of the caches that grow with the data until their bounds.
 void Api::render_memory(std::string& out) {
-  long resident_pages = 0;
-  {
-    std::ifstream statm("/proc/self/statm");
-    long size_pages = 0;
-    statm >> size_pages >> resident_pages;
-  }
   out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
   out += "# TYPE process_resident_memory_bytes gauge\n";
-  metric_line(out, "process_resident_memory_bytes", "",
-              static_cast<double>(resident_pages) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+  metric_line(out, "process_resident_memory_bytes", "", static_cast<double>(resident_bytes()));
   const struct mallinfo2 heap = mallinfo2();
   out += "# HELP latchkey_heap_bytes The C heap: bytes allocated (in_use), and bytes freed but "
          "still held by the process (free).\n";

@@ -2,6 +2,9 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
+
+#include <fstream>
 
 namespace latchkey::app {
 
@@ -34,6 +37,13 @@ HeapTrimmer::~HeapTrimmer() {
   }
   stop_.notify_all();
   thread_.join();
+}
+
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size_pages = 0, resident_pages = 0;
+  statm >> size_pages >> resident_pages;
+  return resident_pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace latchkey::app

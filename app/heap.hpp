@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <mutex>
 #include <thread>
 
@@ -24,5 +25,8 @@ class HeapTrimmer {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// The process's resident set now, in bytes (/proc/self/statm).
+std::size_t resident_bytes();
 
 }  // namespace latchkey::app

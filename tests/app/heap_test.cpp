@@ -1,12 +1,10 @@
 // The heap trimmer (app/heap.cpp): free chunks between live ones, which the
 // heap cannot shrink past, go back to the system within its period.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -14,13 +12,6 @@
 
 namespace latchkey::app {
 namespace {
-
-[[maybe_unused]] std::size_t resident_bytes() {
-  std::ifstream statm("/proc/self/statm");
-  std::size_t size_pages = 0, resident_pages = 0;
-  statm >> size_pages >> resident_pages;
-  return resident_pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
 
 TEST(HeapTrimmer, FreedChunksBetweenLiveOnesGoBackToTheSystem) {
 #if defined(__SANITIZE_ADDRESS__)
