@@ -36,11 +36,20 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "latchkey/eventstore/rocksdb_event_store.hpp"
 #include "prepared_wal.hpp"
 
 namespace latchkey::eventstore {
+
+// The store's RocksDB options and column families, exactly as open() uses
+// them (tests open the same files with RocksDB itself through this).
+struct RocksDbLayout {
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+};
+RocksDbLayout rocksdb_layout(const RocksDbOptions& options);
 
 // Where a blocking appender's thread sleeps (rocksdb_append.cpp). Each thread
 // holds one of its own; wakers are never freed (see thread_waker()), so a
@@ -84,6 +93,7 @@ class RocksDbEventStore final : public EventStore {
 
  private:
   enum Cf { kDefault, kEvents, kStreams, kEventIds, kOutbox, kMeta, kCfCount };
+  friend RocksDbLayout rocksdb_layout(const RocksDbOptions& options);
 
   // One append in flight. A blocking append keeps it on the caller's stack:
   // the leader fills in result and durable_at, sets decided, and never
