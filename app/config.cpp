@@ -28,7 +28,7 @@ the --config file. Flags win over the environment, which wins over the file.
                               the number of cores)
   --hash-queue N              hashing jobs that may wait; more get 503 (default 256)
   --command-workers N         threads running commands; they do not wait for the
-                              fsync (default: twice the number of cores, at least 4)
+                              fsync (default: the number of cores, at least 2)
   --command-queue N           commands (and read-your-writes queries) that may wait
                               for a thread; more get 503 (default 8192)
   --wait-workers N            threads for queries waiting for min_position, and
@@ -172,7 +172,7 @@ void read_file(Config& c, const std::string& path) {
 bool parse_config(int argc, char** argv, Config& config) {
   config.io_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
   config.hash_workers = std::max(1u, std::thread::hardware_concurrency());
-  config.command_workers = std::max(4u, 2 * std::thread::hardware_concurrency());
+  config.command_workers = std::max(2u, std::thread::hardware_concurrency());
   // The config file first (from the flag, else the environment).
   std::string file;
   if (const char* v = std::getenv("LATCHKEY_CONFIG")) file = v;

@@ -25,9 +25,9 @@ struct Config {
   std::string sms_ca_file;  // empty: the system's trusted CAs
   std::size_t hash_workers = 2;
   std::size_t hash_queue = 256;
-  // Commands do not wait for their fsync (the answer does), so a few threads
-  // keep the cores busy; more only contend. Default: twice the cores, at least 4.
-  std::size_t command_workers = 4;
+  // Commands do not wait for their fsync (the answer does), so a thread per
+  // core keeps the cores busy; more only contend. Default: the cores, at least 2.
+  std::size_t command_workers = 2;
   std::size_t command_queue = 8192;
   // Queries that wait for a read model to reach min_position hold a thread
   // each while they wait (at most 5 s); so does an audit export.

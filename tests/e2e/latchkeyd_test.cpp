@@ -158,7 +158,7 @@ TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
     ASSERT_TRUE(server.ready());
     auto metrics = request(server.port(), "GET", "/metrics").body;
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    EXPECT_EQ(threads_of(metrics, "command"), std::max(4, 2 * cores)) << metrics;
+    EXPECT_EQ(threads_of(metrics, "command"), std::max(2, cores)) << metrics;
     EXPECT_EQ(threads_of(metrics, "wait"), 64);
     EXPECT_NE(metrics.find("\nlatchkey_http_io_threads " + std::to_string(std::max(1, cores / 2)) + "\n"),
               std::string::npos);
