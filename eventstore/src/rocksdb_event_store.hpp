@@ -43,8 +43,10 @@
 
 namespace latchkey::eventstore {
 
-// The store's RocksDB options and column families, exactly as open() uses
-// them (tests open the same files with RocksDB itself through this).
+// The store's RocksDB options and column families as open() uses them, but
+// for the read-write open's prepared-WAL file system (its `env`), which only
+// a running store needs: tests open a closed store's files with RocksDB
+// itself through this.
 struct RocksDbLayout {
   rocksdb::DBOptions db;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
