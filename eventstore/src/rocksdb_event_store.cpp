@@ -147,7 +147,6 @@ RocksDbLayout rocksdb_layout(const RocksDbOptions& options) {
   return layout;
 }
 
-
 Result<std::unique_ptr<EventStore>> RocksDbEventStore::open(const std::string& path,
                                                             const RocksDbOptions& options) {
   if (sodium_init() < 0) return make_error(kStorageError, "libsodium failed to initialise");
