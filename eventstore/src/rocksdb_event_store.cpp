@@ -63,21 +63,13 @@ RocksDbLayout rocksdb_layout(const RocksDbOptions& options) {
     rocksdb::ColumnFamilyOptions o;
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
-    t.cache_index_and_filter_blocks = true;
-    t.pin_l0_filter_and_index_blocks_in_cache = true;
-    // Indexes and filters in partitions, found through a small top-level
-    // index kept with the table. Whole, they grow with their file (a
-    // compacted file of 64 MB: a streams index over 1 MB, an event-id
-    // filter near 10 MB) past what one of the cache's shards holds
-    // (512 KiB of 32 MiB), and were then read from the file again on every
-    // lookup: the read models fell into this (session 23). Index parts are
-    // ~4 KiB; the event-id filter's parts are ~30 KiB (RocksDB cuts them
+    // A compacted file of 64 MB has a streams index over 1 MB and an
+    // event-id filter near 10 MB, against the cache's 512 KiB shards. Index
+    // parts are ~4 KiB; the event-id filter's are ~30 KiB (RocksDB cuts them
     // only where it cuts the index's: 8 of each for 200,000 ids), still
     // bounded whatever the file's size.
-    t.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-    t.partition_filters = true;
-    t.metadata_block_size = 4096;
-    t.pin_top_level_index_and_filter = true;
+    cache_indexes_and_filters_in_partitions(t);
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
     // Inserting into the memtables is most of a batch's CPU, and the leader's
     // CPU is what stands between two fsyncs. Event ids are only ever looked
     // up one by one (the idempotence check, which mostly misses): a hash
@@ -262,6 +254,14 @@ StoreMemory rocksdb_memory(rocksdb::DB& db) {
   db.GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem,
                               &memory.table_reader_bytes);
   return memory;
+}
+
+void cache_indexes_and_filters_in_partitions(rocksdb::BlockBasedTableOptions& table) {
+  table.cache_index_and_filter_blocks = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.pin_top_level_index_and_filter = true;
 }
 
 StoreMemory RocksDbEventStore::memory() const { return rocksdb_memory(*db_); }

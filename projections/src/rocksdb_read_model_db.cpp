@@ -321,18 +321,11 @@ Result<std::unique_ptr<ReadModelDb>> open_read_model_db(const std::string& path,
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  // Table files' indexes and filters live in the block cache, within its
-  // bound; outside it they grew with the read models, a few MiB per million
-  // events, for as long as the server ran. In partitions of ~4 KiB, found
-  // through a small top-level index kept with the table: a whole filter
-  // grows with its file (1.2 MiB for a 6.7 MB file of the soak's) past
-  // what one of the cache's shards holds (1 MiB of 64), and was then read
-  // from the file again on every lookup: the soak's GETs fell to a third.
-  table.cache_index_and_filter_blocks = true;
-  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
-  table.partition_filters = true;
-  table.metadata_block_size = 4096;
-  table.pin_top_level_index_and_filter = true;
+  // Outside the block cache, the indexes and filters grew with the read
+  // models, a few MiB per million events, for as long as the server ran;
+  // cached whole, a 6.7 MB file of the soak's had a 1.2 MiB filter against
+  // the cache's 1 MiB shards.
+  eventstore::cache_indexes_and_filters_in_partitions(table);
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (!options.read_only) std::filesystem::create_directories(path);
   rocksdb::DB* raw = nullptr;
