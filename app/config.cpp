@@ -27,6 +27,9 @@ the --config file. Flags win over the environment, which wins over the file.
   --hash-workers N            threads hashing passwords with Argon2id (default:
                               the number of cores)
   --hash-queue N              hashing jobs that may wait; more get 503 (default 256)
+  --hash-nice N               run the hashing threads N steps below the server's
+                              priority (0 to 19, as nice(1)): other requests go first
+                              when the cores are busy (default 10)
   --command-workers N         threads running commands; they do not wait for the
                               fsync (default: the number of cores, at least 2)
   --command-queue N           commands (and read-your-writes queries) that may wait
@@ -92,6 +95,8 @@ void set(Config& c, const std::string& name, const std::string& v) {
     c.io_threads = static_cast<int>(number(name, v, 1, 64));
   } else if (name == "hash-workers") {
     c.hash_workers = static_cast<std::size_t>(number(name, v, 1, 256));
+  } else if (name == "hash-nice") {
+    c.hash_nice = static_cast<int>(number(name, v, 0, 19));
   } else if (name == "hash-queue") {
     c.hash_queue = static_cast<std::size_t>(number(name, v, 1, 1'000'000));
   } else if (name == "command-workers") {
@@ -130,7 +135,7 @@ void set(Config& c, const std::string& name, const std::string& v) {
 
 const std::vector<std::string>& option_names() {
   static const std::vector<std::string> names = {
-      "data", "listen", "io-threads", "hash-workers", "hash-queue", "command-workers",
+      "data", "listen", "io-threads", "hash-workers", "hash-queue", "hash-nice", "command-workers",
       "command-queue", "wait-workers", "password-hash-cost", "mail", "sms", "mail-from",
       "sms-ca-file", "public-rate-limit", "public-rate-burst", "self-service-floor-ms",
       "dev-clock", "log-level"};

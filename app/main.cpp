@@ -202,7 +202,7 @@ int main(int argc, char** argv) {
 
   // Freed memtables and caches go back to the system (app/heap.cpp says why).
   app::HeapTrimmer heap_trimmer(std::chrono::seconds(30));
-  app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue);
+  app::WorkerPool hash_pool("hash", config.hash_workers, config.hash_queue, config.hash_nice);
   app::WorkerPool command_pool("command", config.command_workers, config.command_queue);
   app::WorkerPool wait_pool("wait", config.wait_workers, config.command_queue);
   app::ApiOptions api_options;

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -19,11 +23,25 @@ namespace latchkey::app {
 
 class WorkerPool {
  public:
-  WorkerPool(std::string name, std::size_t threads, std::size_t queue_limit)
+  // `nice` above 0 runs the threads that many steps below the process's
+  // priority (as nice(1) does, at most nice 19): when the cores are busy, the
+  // scheduler gives them less of the time and lets other threads run first
+  // (app/config.hpp says why the hash pool does).
+  WorkerPool(std::string name, std::size_t threads, std::size_t queue_limit, int nice = 0)
       : name_(std::move(name)), queue_limit_(queue_limit), thread_count_(threads) {
     for (std::size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] {
+      threads_.emplace_back([this, nice] {
         pthread_setname_np(pthread_self(), ("lk-" + name_).substr(0, 15).c_str());  // lk-hash, lk-command
+        // On Linux a nice value belongs to the thread, not the process; 0
+        // names the calling thread, which starts at its creator's value.
+        if (nice > 0) {
+          errno = 0;
+          const int inherited = ::getpriority(PRIO_PROCESS, 0);
+          if (errno != 0 || ::setpriority(PRIO_PROCESS, 0, std::min(inherited + nice, 19)) != 0) {
+            spdlog::warn("the {} pool runs at the process's priority: setpriority failed (errno {})", name_,
+                         errno);
+          }
+        }
         work();
       });
     }

@@ -1,4 +1,5 @@
 // End-to-end: the real latchkeyd on 127.0.0.1, a free port and a temp dir.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/http_client.hpp"
 #include "support/latchkeyd.hpp"
@@ -143,15 +145,31 @@ TEST(LatchkeydTest, RefusalsAreProblemJson) {
   EXPECT_TRUE(server.ready()) << "the server still serves after bad input";
 }
 
+// The nice values of a process's threads named `name`, from /proc.
+std::vector<int> nice_of_threads(pid_t pid, const std::string& name) {
+  std::vector<int> nice;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::string comm = read_file(task.path() / "comm");
+    comm.erase(comm.find_last_not_of('\n') + 1);
+    if (comm != name) continue;
+    errno = 0;
+    const int value = ::getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(task.path().filename())));
+    if (errno == 0) nice.push_back(value);
+  }
+  return nice;
+}
+
 // The pools' sizes come from flags and LATCHKEY_* variables; by default
 // commands run on a few threads (they do not wait for the fsync) and
-// waiting queries on 64.
+// waiting queries on 64. Argon2id runs 10 nice steps below the server
+// unless told otherwise, every other thread at the server's priority.
 TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
   auto threads_of = [](const std::string& metrics, const std::string& pool) {
     const std::string name = "\nlatchkey_" + pool + "_pool_threads ";  // not the HELP line
     auto at = metrics.find(name);
     return at == std::string::npos ? -1 : std::stoi(metrics.substr(at + name.size()));
   };
+  const int own = ::getpriority(PRIO_PROCESS, 0);  // the server's threads start at it
   {
     TempDir dir;
     LatchkeydProcess server(dir);
@@ -163,16 +181,21 @@ TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
     EXPECT_NE(metrics.find("\nlatchkey_http_io_threads " + std::to_string(std::max(1, cores / 2)) + "\n"),
               std::string::npos);
     EXPECT_NE(metrics.find("latchkey_answers_awaiting_durability 0\n"), std::string::npos);
+    const pid_t pid = server.process().pid();
+    EXPECT_EQ(nice_of_threads(pid, "lk-hash"), std::vector<int>(static_cast<std::size_t>(cores), std::min(own + 10, 19)));
+    EXPECT_EQ(nice_of_threads(pid, "lk-command"), std::vector<int>(static_cast<std::size_t>(std::max(2, cores)), own));
   }
   ::setenv("LATCHKEY_WAIT_WORKERS", "5", 1);
   TempDir dir;
-  LatchkeydProcess server(dir, {"--command-workers", "3", "--io-threads", "3"});
+  LatchkeydProcess server(dir, {"--command-workers", "3", "--io-threads", "3", "--hash-workers", "2",
+                                "--hash-nice", "0"});
   ::unsetenv("LATCHKEY_WAIT_WORKERS");
   ASSERT_TRUE(server.ready());
   auto metrics = request(server.port(), "GET", "/metrics").body;
   EXPECT_EQ(threads_of(metrics, "command"), 3);
   EXPECT_EQ(threads_of(metrics, "wait"), 5);
   EXPECT_NE(metrics.find("\nlatchkey_http_io_threads 3\n"), std::string::npos) << metrics;
+  EXPECT_EQ(nice_of_threads(server.process().pid(), "lk-hash"), (std::vector<int>{own, own}));
 }
 
 TEST(LatchkeydTest, BadFlagsExitWithUsage) {
