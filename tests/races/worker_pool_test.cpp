@@ -2,7 +2,9 @@
 // way: no job may be left queued while workers sleep, and a burst must still
 // reach as many workers as it has jobs.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -87,6 +89,28 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFullAndRunsWhatWasQueuedOnStop) {
   pool.stop();
   EXPECT_EQ(ran.load(), 3);
   EXPECT_FALSE(pool.try_submit([&] { ++ran; })) << "a stopped pool took a job";
+}
+
+// A pool's nice value counts from its creator's, as nice(1) does, up to 19;
+// the creating thread keeps its own.
+TEST(WorkerPool, RunsItsThreadsNiceStepsBelowItsCreator) {
+  const int own = ::getpriority(PRIO_PROCESS, 0);
+  for (const int nice : {0, 3, 19}) {
+    std::vector<int> seen;
+    {
+      app::WorkerPool pool("test", 2, 8, nice);
+      std::mutex mutex;
+      for (int i = 0; i < 2; ++i) {
+        ASSERT_TRUE(pool.try_submit([&] {
+          const int value = ::getpriority(PRIO_PROCESS, 0);
+          std::lock_guard lock(mutex);
+          seen.push_back(value);
+        }));
+      }
+    }  // stop: every job has run
+    EXPECT_EQ(seen, std::vector<int>(2, std::min(own + nice, 19))) << "nice " << nice;
+    EXPECT_EQ(::getpriority(PRIO_PROCESS, 0), own);
+  }
 }
 
 }  // namespace
