@@ -182,8 +182,10 @@ TEST(LatchkeydTest, PoolSizesComeFromFlagsAndTheEnvironment) {
               std::string::npos);
     EXPECT_NE(metrics.find("latchkey_answers_awaiting_durability 0\n"), std::string::npos);
     const pid_t pid = server.process().pid();
-    EXPECT_EQ(nice_of_threads(pid, "lk-hash"), std::vector<int>(static_cast<std::size_t>(cores), std::min(own + 10, 19)));
-    EXPECT_EQ(nice_of_threads(pid, "lk-command"), std::vector<int>(static_cast<std::size_t>(std::max(2, cores)), own));
+    const auto hash_threads = static_cast<std::size_t>(cores);
+    const auto command_threads = static_cast<std::size_t>(std::max(2, cores));
+    EXPECT_EQ(nice_of_threads(pid, "lk-hash"), std::vector<int>(hash_threads, std::min(own + 10, 19)));
+    EXPECT_EQ(nice_of_threads(pid, "lk-command"), std::vector<int>(command_threads, own));
   }
   ::setenv("LATCHKEY_WAIT_WORKERS", "5", 1);
   TempDir dir;
