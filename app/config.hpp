@@ -27,11 +27,11 @@ struct Config {
   std::size_t hash_queue = 256;
   // How many steps below the server's priority the hash pool runs (its nice
   // increment). An Argon2id hash keeps a core busy far longer than any other
-  // request's work; at nice 10 the scheduler lets a waking I/O or command
+  // request's work; at nice 10 the scheduler usually lets a waking I/O or command
   // thread run first, so cheap requests keep their latency while logins
-  // saturate the pool (GET p99 4.2-4.5 ms instead of 4.8-8.2 on the 2-core
-  // bench machine). Hashing gives up only time that other work is waiting
-  // for: on idle cores it runs as fast as at nice 0.
+  // saturate the pool (GET p99 medians 4.1-4.5 ms instead of 6.1-6.9 on the
+  // 2-core bench machine). Hashing gives up only time that other work is
+  // waiting for: on idle cores it runs as fast as at nice 0.
   int hash_nice = 10;
   // Commands do not wait for their fsync (the answer does), so a thread per
   // core keeps the cores busy; more only contend. Default: the cores, at least 2.

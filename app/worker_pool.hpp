@@ -25,23 +25,25 @@ class WorkerPool {
  public:
   // `nice` above 0 runs the threads that many steps below the process's
   // priority (as nice(1) does, at most nice 19): when the cores are busy, the
-  // scheduler gives them less of the time and lets other threads run first
-  // (app/config.hpp says why the hash pool does).
+  // scheduler gives them less of the time and usually lets other threads run
+  // first (app/config.hpp says why the hash pool does). Should the system
+  // refuse, the pool logs a warning and runs at its creator's priority.
   WorkerPool(std::string name, std::size_t threads, std::size_t queue_limit, int nice = 0)
       : name_(std::move(name)), queue_limit_(queue_limit), thread_count_(threads) {
     for (std::size_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this, nice] {
-        pthread_setname_np(pthread_self(), ("lk-" + name_).substr(0, 15).c_str());  // lk-hash, lk-command
         // On Linux a nice value belongs to the thread, not the process; 0
         // names the calling thread, which starts at its creator's value.
+        // (Before the name: a thread seen by its name has its priority.)
         if (nice > 0) {
           errno = 0;
           const int inherited = ::getpriority(PRIO_PROCESS, 0);
           if (errno != 0 || ::setpriority(PRIO_PROCESS, 0, std::min(inherited + nice, 19)) != 0) {
-            spdlog::warn("the {} pool runs at the process's priority: setpriority failed (errno {})", name_,
-                         errno);
+            spdlog::warn("the {} pool runs at the process's priority: setpriority failed (errno {})",
+                         name_, errno);
           }
         }
+        pthread_setname_np(pthread_self(), ("lk-" + name_).substr(0, 15).c_str());  // lk-hash, lk-command
         work();
       });
     }
