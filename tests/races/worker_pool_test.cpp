@@ -97,9 +97,9 @@ TEST(WorkerPool, RunsItsThreadsNiceStepsBelowItsCreator) {
   const int own = ::getpriority(PRIO_PROCESS, 0);
   for (const int nice : {0, 3, 19}) {
     std::vector<int> seen;
+    std::mutex mutex;  // outlives the pool, whose stop runs what is queued
     {
       app::WorkerPool pool("test", 2, 8, nice);
-      std::mutex mutex;
       for (int i = 0; i < 2; ++i) {
         ASSERT_TRUE(pool.try_submit([&] {
           const int value = ::getpriority(PRIO_PROCESS, 0);
